@@ -1,0 +1,3 @@
+from ldseg.cli import main
+
+main()

@@ -1,0 +1,459 @@
+"""Load ``ldseg.yaml`` files into a DesiredState, reporting every problem at once with file:line.
+
+Steps: read bytes (UTF-8 only, size-capped) -> YAML with line numbers (yamlsource) -> ``${VAR}``
+interpolation -> JSON Schema validation against ``schemas/ldseg.schema.json`` -> semantic checks
+and merging of several files (duplicates across files name both locations).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from ldseg import kinds
+from ldseg.errors import ConfigError, Problem
+from ldseg.interpolate import interpolate
+from ldseg.model import DesiredState, DestinationSpec, Location, Scope, ScopeSpec, Settings, glob_match
+from ldseg.resources import load_schema
+from ldseg.yamlsource import YamlDocument, load_yaml
+
+DEFAULT_CONFIG = "ldseg.yaml"
+MAX_FILE_BYTES = 10 * 1024 * 1024
+SCHEMA_NAME = "ldseg.schema.json"
+
+
+@dataclass
+class LoadResult:
+    desired: DesiredState | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def config_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Problem]]:
+    """Expand ``-c`` arguments: files as given, directories to their sorted ``*.yaml``/``*.yml``."""
+    out: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths or [DEFAULT_CONFIG]:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file())
+            if not found:
+                problems.append(Problem(str(p), 0, "the directory holds no *.yaml or *.yml files"))
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            hint = " (create one, or pass -c PATH)" if not paths else ""
+            problems.append(Problem(str(p), 0, f"no such file or directory{hint}"))
+    return out, problems
+
+
+def load(
+    paths: Sequence[str | os.PathLike[str]],
+    env: Mapping[str, str] | None = None,
+    *,
+    offline: bool = False,
+) -> LoadResult:
+    """Load and validate config files.
+
+    ``offline`` (``ldseg validate``): unset ``${VAR}`` are warnings, not errors. Otherwise an unset
+    variable is an error, except in a destination secret, where it is recorded on the
+    DestinationSpec and only becomes an error if the plan needs to write that secret.
+    """
+    env = os.environ if env is None else env
+    files, problems = config_files(paths)
+    result = LoadResult(None, list(problems))
+    docs: list[tuple[YamlDocument, dict[str, Any]]] = []
+    for f in files:
+        doc = _read(f, result)
+        if doc is None:
+            continue
+        data = _interpolate_tree(doc, env, offline, result)
+        if _validate_schema(doc, data, result):
+            docs.append((doc, data))
+    if result.errors:
+        return result
+    desired = _merge(docs, result)
+    if not result.errors:
+        result.desired = desired
+    return result
+
+
+def load_or_raise(
+    paths: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None
+) -> tuple[DesiredState, list[Problem]]:
+    """Load for plan/apply: raise ConfigError on any error; return warnings alongside."""
+    res = load(paths, env)
+    if res.errors or res.desired is None:
+        raise ConfigError(res.errors)
+    return res.desired, res.warnings
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read(path: Path, result: LoadResult) -> YamlDocument | None:
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            result.errors.append(
+                Problem(name, 0, f"the file is {size:,} bytes; configs over {MAX_FILE_BYTES:,} are refused")
+            )
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        result.errors.append(Problem(name, 0, f"cannot read the file: {exc.strerror or exc}"))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        result.errors.append(Problem(name, line, f"the file is not valid UTF-8 (byte {exc.start})"))
+        return None
+    doc, problems = load_yaml(text, name)
+    result.errors.extend(problems)
+    if doc is None or problems:
+        return None
+    if doc.data is None:
+        result.errors.append(
+            Problem(name, 1, "the file is empty (or only comments); a config starts with `version: 1`")
+        )
+        return None
+    if not isinstance(doc.data, dict):
+        result.errors.append(Problem(name, 1, "a config must be a YAML mapping starting with `version: 1`"))
+        return None
+    return doc
+
+
+def _interpolate_tree(
+    doc: YamlDocument, env: Mapping[str, str], offline: bool, result: LoadResult
+) -> dict[str, Any]:
+    """Interpolate every string value; returns the new tree (the document keeps the raw one)."""
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str) or "$" not in value:
+            return value
+        res = interpolate(value, env)
+        line = doc.line_of(path)
+        for frag in res.malformed:
+            result.errors.append(
+                Problem(
+                    doc.file, line, f"{frag!r} is not a valid reference; use ${{NAME}} or $${{ for a literal"
+                )
+            )
+        for var in res.missing:
+            if offline:
+                result.warnings.append(
+                    Problem(doc.file, line, f"environment variable {var} is not set", "warning")
+                )
+            elif not _is_secret_path(doc.data, path):
+                result.errors.append(
+                    Problem(doc.file, line, f"environment variable {var} is not set and has no default")
+                )
+        if res.missing:
+            return _Unresolved(value, res.missing)
+        return res.value
+
+    out: dict[str, Any] = walk(doc.data, ())
+    return out
+
+
+class _Unresolved(str):
+    """A string whose ``${VAR}`` could not be resolved; kept as its raw text."""
+
+    missing: tuple[str, ...]
+
+    def __new__(cls, raw: str, missing: tuple[str, ...]) -> _Unresolved:
+        obj = super().__new__(cls, raw)
+        obj.missing = missing
+        return obj
+
+
+def _is_secret_path(data: Any, path: tuple[str | int, ...]) -> bool:
+    """Is ``path`` projects.<p>.environments.<e>.destinations.<n>.config.<secret field>?"""
+    if len(path) != 8 or path[0] != "projects" or path[2] != "environments" or path[4] != "destinations":
+        return False
+    if path[6] != "config" or not isinstance(path[7], str):
+        return False
+    try:
+        kind_name = data["projects"][path[1]]["environments"][path[3]]["destinations"][path[5]]["kind"]
+    except (KeyError, TypeError):
+        return False
+    return isinstance(kind_name, str) and kinds.kind(kind_name).is_secret(path[7])
+
+
+# --- schema validation -----------------------------------------------------------------------
+
+
+def _validate_schema(doc: YamlDocument, data: dict[str, Any], result: LoadResult) -> bool:
+    validator = jsonschema.Draft202012Validator(load_schema(SCHEMA_NAME))
+    errors = list(validator.iter_errors(data))
+    for err in errors:
+        for path, message in _describe(err):
+            result.errors.append(Problem(doc.file, doc.line_of(path), message))
+    return not errors
+
+
+def _where(path: Sequence[str | int]) -> str:
+    """A short human name for a config path, e.g. ``destination web/production/seg: config``."""
+    parts = [str(p) for p in path]
+    if (
+        len(parts) >= 6
+        and parts[0] == "projects"
+        and parts[2] == "environments"
+        and parts[4] == "destinations"
+    ):
+        rest = ".".join(parts[6:])
+        return f"destination {parts[1]}/{parts[3]}/{parts[5]}" + (f": {rest}" if rest else "")
+    if len(parts) >= 4 and parts[0] == "projects" and parts[2] == "environments":
+        rest = ".".join(parts[4:])
+        return f"environment {parts[1]}/{parts[3]}" + (f": {rest}" if rest else "")
+    return ".".join(parts) or "the top level"
+
+
+def _describe(err: ValidationError) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """Turn a jsonschema error into (path, message) pairs a person can act on."""
+    path = tuple(err.absolute_path)
+    where = _where(path)
+    v = err.validator
+    if "propertyNames" in err.relative_schema_path:
+        key = str(err.instance)
+        what = "destination name" if path and path[-1] == "destinations" else "LaunchDarkly key"
+        rule = (
+            ""
+            if what == "destination name"
+            else " (letters, digits, '.', '_' and '-', starting with a letter or digit)"
+        )
+        yield (*path, key), f"{where}: {key!r} is not a valid {what}{rule}"
+        return
+    if v == "additionalProperties" and isinstance(err.instance, dict):
+        schema = err.schema if isinstance(err.schema, dict) else {}
+        allowed = list(schema.get("properties", {}))
+        for key in err.instance:
+            if key not in allowed:
+                is_config = bool(path) and path[-1] == "config"
+                what = "config field" if is_config else "key"
+                hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+                yield (*path, key), f"{where}: unknown {what} {key!r}{hint}"
+        return
+    if v == "required":
+        missing = str(err.message).split("'")[1] if "'" in err.message else err.message
+        what = "config field" if path and path[-1] == "config" else "key"
+        yield path, f"{where}: missing required {what} {missing!r}"
+        return
+    if v == "type":
+        want = err.validator_value
+        wants = " or ".join(want) if isinstance(want, list) else want
+        yield path, f"{where}: expected {_article(str(wants))}, got {_show(err.instance)}"
+        return
+    if v == "enum":
+        options = ", ".join(str(o) for o in cast(list[Any], err.validator_value))
+        yield path, f"{where}: {_show(err.instance)} is not one of: {options}"
+        return
+    if v == "const":
+        yield path, f"{where}: must be {err.validator_value!r}, got {_show(err.instance)}"
+        return
+    if v == "pattern":
+        yield (
+            path,
+            (
+                f"{where}: {_show(err.instance)} is not a valid LaunchDarkly key "
+                "(letters, digits, '.', '_' and '-', starting with a letter or digit)"
+            ),
+        )
+        return
+    if v == "minLength":
+        yield path, f"{where}: must not be empty"
+        return
+    yield path, f"{where}: {err.message}"
+
+
+def _article(word: str) -> str:
+    names = {"object": "a mapping", "array": "a list", "string": "a string", "boolean": "true or false"}
+    return names.get(word, f"a {word}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null (an empty value)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _ScopeBuilder:
+    project: str
+    environment: str
+    location: Location
+    destinations: dict[str, DestinationSpec] | None = None
+    ignore: list[str] = field(default_factory=list)
+
+    def build(self) -> ScopeSpec:
+        return ScopeSpec(
+            self.project,
+            self.environment,
+            self.location,
+            None if self.destinations is None else dict(self.destinations),
+            tuple(self.ignore),
+        )
+
+
+def _merge(docs: list[tuple[YamlDocument, dict[str, Any]]], result: LoadResult) -> DesiredState:
+    scopes: dict[Scope, _ScopeBuilder] = {}
+    settings: dict[str, tuple[Any, Location]] = {}
+    for doc, data in docs:
+        loc = _locator(doc)
+        for key, value in _flatten_settings(data.get("settings") or {}).items():
+            here = loc(("settings", *key.split(".")))
+            if key in settings and settings[key][0] != value:
+                first = settings[key][1]
+                result.errors.append(
+                    Problem(doc.file, here.line, f"settings.{key} is set differently in {first} and here")
+                )
+            settings.setdefault(key, (value, here))
+        for pkey, project in (data.get("projects") or {}).items():
+            for ekey, env in (project.get("environments") or {}).items():
+                base = ("projects", pkey, "environments", ekey)
+                scope = scopes.setdefault((pkey, ekey), _ScopeBuilder(pkey, ekey, loc(base)))
+                _merge_scope(scope, env or {}, base, doc, loc, result)
+    for scope in scopes.values():
+        for name, spec in (scope.destinations or {}).items():
+            if any(glob_match(p, name) for p in scope.ignore):
+                result.errors.append(
+                    Problem(
+                        spec.location.file,
+                        spec.location.line,
+                        f"destination {name!r} is declared but also matches ignore_destinations in "
+                        f"{scope.project}/{scope.environment}; remove one of them",
+                    )
+                )
+    return DesiredState(
+        scopes={k: b.build() for k, b in sorted(scopes.items())},
+        settings=Settings(
+            comment=settings.get("comment", (None, None))[0],
+            max_destination_deletes=settings.get("safety.max_destination_deletes", (1, None))[0],
+            max_export_off_percent=float(settings.get("safety.max_export_off_percent", (30, None))[0]),
+        ),
+        files=tuple(doc.file for doc, _ in docs),
+    )
+
+
+def _merge_scope(
+    scope: _ScopeBuilder,
+    env: dict[str, Any],
+    base: tuple[str, ...],
+    doc: YamlDocument,
+    loc: Locator,
+    result: LoadResult,
+) -> None:
+    for pattern in env.get("ignore_destinations") or []:
+        if pattern not in scope.ignore:
+            scope.ignore.append(pattern)
+    if "destinations" not in env:
+        return
+    if scope.destinations is None:
+        scope.destinations = {}
+    for name, raw in (env.get("destinations") or {}).items():
+        here = loc((*base, "destinations", name))
+        if name in scope.destinations:
+            first = scope.destinations[name].location
+            result.errors.append(
+                Problem(
+                    doc.file,
+                    here.line,
+                    f"destination {scope.project}/{scope.environment}/{name} is declared twice: "
+                    f"at {first} and here",
+                )
+            )
+            continue
+        spec = _destination(scope, name, raw, here, (*base, "destinations", name), doc, result)
+        scope.destinations[name] = spec
+
+
+def _destination(
+    scope: _ScopeBuilder,
+    name: str,
+    raw: dict[str, Any],
+    here: Location,
+    path: tuple[str, ...],
+    doc: YamlDocument,
+    result: LoadResult,
+) -> DestinationSpec:
+    spec = kinds.kind(raw["kind"])
+    config: dict[str, Any] = {}
+    unresolved: set[str] = set()
+    for fname, value in (raw.get("config") or {}).items():
+        if isinstance(value, _Unresolved):
+            unresolved.add(fname)
+            config[fname] = None
+            continue
+        config[fname] = value
+        raw_value = _raw_at(doc.data, (*path, "config", fname))
+        if spec.is_secret(fname) and isinstance(raw_value, str) and "${" not in raw_value:
+            result.warnings.append(
+                Problem(
+                    doc.file,
+                    doc.line_of((*path, "config", fname)),
+                    f"config.{fname} of {scope.project}/{scope.environment}/{name} is a secret written "
+                    "as a literal; use ${VAR} so it stays out of version control",
+                    "warning",
+                )
+            )
+    return DestinationSpec(
+        project=scope.project,
+        environment=scope.environment,
+        name=name,
+        kind=raw["kind"],
+        on=bool(raw.get("on", True)),
+        config=config,
+        location=here,
+        unresolved_secrets=frozenset(unresolved),
+    )
+
+
+def _raw_at(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _flatten_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in settings.items():
+        if isinstance(v, dict):
+            out.update(_flatten_settings(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+Locator = Callable[[tuple[str | int, ...]], Location]
+
+
+def _locator(doc: YamlDocument) -> Locator:
+    def loc(path: tuple[str | int, ...]) -> Location:
+        return Location(doc.file, doc.line_of(path))
+
+    return loc

@@ -1,0 +1,69 @@
+"""Where output goes: results on stdout, progress/warnings/errors on stderr, secrets redacted.
+
+Every line ldseg prints passes through ``redact`` with the secrets registered so far (the access
+token and every secret value from the config), as a last line of defence against a leak.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+
+import click
+
+from ldseg.secrets import redact
+
+
+@dataclass
+class Console:
+    quiet: bool = False
+    color: bool = False
+    debug: bool = False
+    _secrets: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self, *, quiet: bool = False, color: bool = False, debug: bool = False) -> None:
+        """Start a command afresh (tests run many commands in one process)."""
+        self.quiet, self.color, self.debug = quiet, color, debug
+        self._secrets.clear()
+
+    def register_secret(self, value: str | None) -> None:
+        if value:
+            self._secrets.add(value)
+
+    def clean(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def out(self, text: str = "", nl: bool = True) -> None:
+        """A result: the plan, a report, exported YAML."""
+        with self._lock:
+            click.echo(self.clean(text), nl=nl, color=self.color)
+
+    def info(self, text: str) -> None:
+        """Progress, on stderr; hidden by --quiet."""
+        if not self.quiet:
+            with self._lock:
+                click.echo(self.clean(text), err=True, color=self.color)
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            prefix = click.style("Warning:", fg="yellow", bold=True) if self.color else "Warning:"
+            click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)
+
+    def error(self, text: str) -> None:
+        with self._lock:
+            prefix = click.style("Error:", fg="red", bold=True) if self.color else "Error:"
+            click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)
+
+
+def want_color(no_color: bool) -> bool:
+    """Colour only on a terminal, never with --no-color or NO_COLOR (https://no-color.org)."""
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+#: The console of the running command (the CLI replaces it; tests read it).
+console = Console()

@@ -1,0 +1,100 @@
+"""Errors users can expect, each with a one-paragraph message and an exit code.
+
+    LdsegError                 anything ldseg expects to go wrong (exit 1)
+    ├── ConfigError            the config files are invalid; carries every problem at once
+    ├── ApiError               LaunchDarkly (or the sandbox) answered with an error
+    │   └── AuthError          the token was rejected (401) or lacks permission (403)
+    ├── ConnectError           the base URI could not be reached
+    ├── PlanError              live state that ldseg refuses to plan against (e.g. duplicate names)
+    ├── StalePlanError         a saved plan no longer matches the config or LaunchDarkly
+    └── UnsafePlanError        apply refused by the safety rails (exit 3)
+
+The CLI prints ``str(error)`` and exits with ``error.exit_code``; tracebacks only with ``--debug``.
+Messages never contain secrets or tokens: they are built from addresses, keys and LD error codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class LdsegError(Exception):
+    """An expected failure with a user-facing message."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in the config, located by file and line."""
+
+    file: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.severity}: {self.message}"
+
+
+class ConfigError(LdsegError):
+    """The config is invalid. ``problems`` lists every error found, not just the first."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems)
+        count = len(self.problems)
+        lines = [str(p) for p in self.problems]
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(
+            f"The configuration has {count} {noun}:\n" + "\n".join(f"  {line}" for line in lines)
+        )
+
+
+class ApiError(LdsegError):
+    """LaunchDarkly answered a request with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.method = method
+        self.path = path
+
+
+class AuthError(ApiError):
+    """The access token was rejected (401) or is not allowed to do this (403)."""
+
+
+class ConnectError(LdsegError):
+    """The LaunchDarkly base URI could not be reached."""
+
+
+class PlanError(LdsegError):
+    """The live state is such that ldseg cannot plan safely."""
+
+
+class StalePlanError(LdsegError):
+    """A saved plan no longer matches the config, its own checksum or LaunchDarkly."""
+
+
+class UnsafePlanError(LdsegError):
+    """The plan exceeds a safety threshold and ``--force`` was not given."""
+
+    exit_code = 3

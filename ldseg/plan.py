@@ -1,0 +1,133 @@
+"""The plan: one value object, rendered as text, Markdown or JSON and executed by the applier.
+
+A Change carries its address, action, field-level diff and a guard describing the remote object as
+planned. Secret values never enter a Change: a secret diff has ``sensitive=True`` and no values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ldseg.model import Address
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"  # kind changed: create the new destination, then delete the old one
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Display order and symbols (Terraform's vocabulary).
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REPLACE: "±"}
+_TYPE_ORDER = {"destination": 0, "environment": 1, "flag": 2}
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field that differs. ``path`` is ``on``, ``kind`` or ``config.<field>``."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+    sensitive: bool = False
+    #: why a sensitive field is planned (a secret's value cannot be shown)
+    reason: str | None = None
+    #: the JSON Patch op that realises an update: "add", "replace" or "remove"
+    op: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "before": self.before, "after": self.after}
+        if self.sensitive:
+            out.update(before=None, after=None, sensitive=True)
+        if self.reason:
+            out["reason"] = self.reason
+        if self.op:
+            out["op"] = self.op
+        return out
+
+
+@dataclass(frozen=True)
+class Change:
+    address: Address
+    action: Action
+    diffs: tuple[FieldDiff, ...] = ()
+    #: destination kind after the change (before it, for a delete)
+    kind: str | None = None
+    #: the old kind of a replaced destination
+    old_kind: str | None = None
+    #: LaunchDarkly ``_id`` of the existing destination (update, delete, replace)
+    live_id: str | None = None
+    #: what the remote object looked like when planned (checked before a saved plan is applied)
+    guard: Mapping[str, Any] | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, Address]:
+        return (_TYPE_ORDER[self.address.type], self.address)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "address": str(self.address),
+            "type": self.address.type,
+            "action": self.action.value,
+            "diff": [d.to_dict() for d in self.diffs],
+        }
+        for key in ("kind", "old_kind", "live_id"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.guard is not None:
+            out["guard"] = dict(self.guard)
+        return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.add + self.change + self.destroy
+
+    def line(self) -> str:
+        if self.total == 0:
+            return "No changes. LaunchDarkly matches the configuration."
+        return f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
+
+    def to_dict(self) -> dict[str, int]:
+        return {"add": self.add, "change": self.change, "destroy": self.destroy}
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> Summary:
+        add = change = destroy = 0
+        for c in self.changes:
+            if c.action is Action.CREATE:
+                add += 1
+            elif c.action is Action.UPDATE:
+                change += 1
+            elif c.action is Action.DELETE:
+                destroy += 1
+            else:  # replace: Terraform counts it as one add and one destroy
+                add += 1
+                destroy += 1
+        return Summary(add, change, destroy)

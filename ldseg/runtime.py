@@ -1,0 +1,83 @@
+"""Connection settings for a command: base URI, token, or the embedded sandbox.
+
+``--sandbox[=STATE]`` starts the sandbox in this process on a free loopback port, with its state in
+a JSON file (default ``.ldseg/sandbox.json``, seeded from the quickstart seed when missing), so
+that ``plan``, ``apply`` and ``plan`` run as three processes behave as against one real account.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from ldseg.errors import LdsegError
+from ldseg.ld.client import DEFAULT_BASE_URI, LDClient
+from ldseg.resources import quickstart_seed_path
+
+if TYPE_CHECKING:
+    from ldseg.sandbox import Sandbox
+
+DEFAULT_SANDBOX_STATE = ".ldseg/sandbox.json"
+TOKEN_VARS = ("LD_ACCESS_TOKEN", "LAUNCHDARKLY_ACCESS_TOKEN")
+
+
+@dataclass
+class Connection:
+    """Where to send LaunchDarkly requests; owns the in-process sandbox, if any."""
+
+    base_uri: str
+    token: str
+    sandbox: Sandbox | None = None
+
+    def client(self, parallelism: int = 8) -> LDClient:
+        return LDClient(self.base_uri, self.token, parallelism=parallelism)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def connect(
+    *, base_uri: str | None, sandbox_state: str | None, env: Mapping[str, str] | None = None
+) -> Connection:
+    """Resolve the connection from options and the environment (options win)."""
+    env = os.environ if env is None else env
+    if sandbox_state is not None:
+        return _start_sandbox(Path(sandbox_state or DEFAULT_SANDBOX_STATE))
+    uri = base_uri or env.get("LD_BASE_URI") or DEFAULT_BASE_URI
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise LdsegError(
+            f"The base URI {uri!r} is not an http(s) URL. Use e.g. https://app.launchdarkly.com, "
+            "https://app.eu.launchdarkly.com or https://app.launchdarkly.us (--base-uri / LD_BASE_URI)."
+        )
+    token = next((env[v] for v in TOKEN_VARS if env.get(v)), None)
+    if not token:
+        raise LdsegError(
+            "No LaunchDarkly access token: set LD_ACCESS_TOKEN (or LAUNCHDARKLY_ACCESS_TOKEN) to a "
+            "personal or service access token, or try ldseg against the embedded sandbox with --sandbox."
+        )
+    return Connection(uri, token.strip())
+
+
+def _start_sandbox(state: Path) -> Connection:
+    from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+
+    seed = None if state.exists() else quickstart_seed_path()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(seed=seed, state_path=state).start()
+    return Connection(sandbox.url, DEFAULT_TOKEN, sandbox)

@@ -1,0 +1,62 @@
+"""Secrets: comparing a desired secret with LaunchDarkly's mask, fingerprints, and redaction.
+
+LaunchDarkly returns destination secrets masked, in a format it does not document. ldseg therefore
+never compares a secret with the mask for equality. It only looks for a *visible contradiction*:
+characters the mask shows in the clear (a prefix or suffix around a run of mask characters) that
+the desired value does not have. Anything it cannot read that way counts as "unchanged", so no
+perpetual diff can come from an unfamiliar mask; ``--rotate-secrets`` re-sends secrets explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
+
+SENSITIVE = "(sensitive)"
+
+#: Characters LaunchDarkly-style masks are made of.
+_MASK = re.compile(r"^(?P<prefix>[^*•●]*)(?P<mask>[*•●]+)(?P<suffix>[^*•●]*)$")
+
+
+class SecretState(Enum):
+    MATCHES = "matches"  # the live value equals the desired value (unmasked API)
+    UNKNOWN = "unknown"  # a mask that does not contradict the desired value
+    UNREADABLE = "unreadable"  # a value ldseg cannot interpret as a mask
+    CONTRADICTS = "contradicts"  # the visible part of the mask differs: the secret changed
+    MISSING = "missing"  # the live destination has no value for this field
+
+
+def compare_secret(live: Any, desired: str) -> SecretState:
+    """How a live (masked) secret relates to the desired one."""
+    if live is None or live == "":
+        return SecretState.MISSING
+    if not isinstance(live, str):
+        return SecretState.UNREADABLE
+    if live == desired:
+        return SecretState.MATCHES
+    m = _MASK.match(live)
+    if m is None:
+        return SecretState.UNREADABLE
+    prefix, suffix = m.group("prefix"), m.group("suffix")
+    if len(prefix) + len(suffix) > len(desired):
+        return SecretState.CONTRADICTS
+    if desired.startswith(prefix) and desired.endswith(suffix):
+        return SecretState.UNKNOWN
+    return SecretState.CONTRADICTS
+
+
+def fingerprint(value: str, salt: str) -> str:
+    """A salted, keyed hash of a secret: equal secrets compare equal, the value cannot be read back."""
+    digest = hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()
+    return f"hmac-sha256:{digest[:32]}"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret (longest first) in ``text`` by ``(sensitive)``."""
+    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(s, SENSITIVE)
+    return text

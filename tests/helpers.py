@@ -1,0 +1,40 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from ldseg.model import LiveDestination
+
+CANARY_WRITE_KEY = "canary-wk-7f3e9a1c5b2d8e4f6a0b"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def live_dest(
+    name: str,
+    kind: str = "segment",
+    *,
+    on: bool = True,
+    config: dict[str, Any] | None = None,
+    project: str = "web",
+    environment: str = "production",
+    id: str | None = None,
+    version: int = 1,
+) -> LiveDestination:
+    return LiveDestination(
+        id=id or f"id-{name}",
+        project=project,
+        environment=environment,
+        name=name,
+        kind=kind,
+        on=on,
+        config=config if config is not None else {"writeKey": "********"},
+        version=version,
+    )
