@@ -295,10 +295,14 @@ def apply(
     return _finish(report)
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm(auto_approve: bool) -> None:
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         raise LdsegError(
             "apply needs a confirmation, and there is no terminal to ask on. Review the plan above and "
             "run again with --auto-approve (nothing was changed)."

@@ -19,7 +19,16 @@ from jsonschema.exceptions import ValidationError
 from ldseg import kinds
 from ldseg.errors import ConfigError, Problem
 from ldseg.interpolate import interpolate
-from ldseg.model import DesiredState, DestinationSpec, Location, Scope, ScopeSpec, Settings, glob_match
+from ldseg.model import (
+    DesiredState,
+    DestinationSpec,
+    Location,
+    Scope,
+    ScopeSpec,
+    Settings,
+    Unresolved,
+    glob_match,
+)
 from ldseg.resources import load_schema
 from ldseg.yamlsource import YamlDocument, load_yaml
 
@@ -401,10 +410,11 @@ def _destination(
 ) -> DestinationSpec:
     spec = kinds.kind(raw["kind"])
     config: dict[str, Any] = {}
-    unresolved: set[str] = set()
+    unresolved: dict[str, Unresolved] = {}
     for fname, value in (raw.get("config") or {}).items():
         if isinstance(value, _Unresolved):
-            unresolved.add(fname)
+            line = doc.line_of((*path, "config", fname))
+            unresolved[fname] = Unresolved(value.missing, Location(doc.file, line))
             config[fname] = None
             continue
         config[fname] = value
@@ -427,7 +437,7 @@ def _destination(
         on=bool(raw.get("on", True)),
         config=config,
         location=here,
-        unresolved_secrets=frozenset(unresolved),
+        unresolved_secrets=unresolved,
     )
 
 

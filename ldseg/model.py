@@ -72,6 +72,14 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Unresolved:
+    """A config value whose environment variables are not set."""
+
+    variables: tuple[str, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
 class DestinationSpec:
     """A destination as declared in the config (secrets resolved from the environment)."""
 
@@ -82,8 +90,9 @@ class DestinationSpec:
     on: bool
     config: Mapping[str, Any]
     location: Location
-    #: secret fields whose ``${VAR}`` was not set; allowed only while the destination exists
-    unresolved_secrets: frozenset[str] = frozenset()
+    #: secret fields whose ``${VAR}`` was not set, with where and which variables; allowed
+    #: only while LaunchDarkly already has a value for them
+    unresolved_secrets: Mapping[str, Unresolved] = field(default_factory=dict)
 
     @property
     def address(self) -> Address:

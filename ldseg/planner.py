@@ -128,7 +128,7 @@ def _index_live(
 
 
 def _plan_create(spec: DestinationSpec, ctx: _Context) -> None:
-    if not _require_secrets(spec, ctx, "create"):
+    if not _require_secrets(spec, ctx, "create this destination"):
         return
     diffs = [FieldDiff("kind", None, spec.kind), FieldDiff("on", None, spec.on), *_describe_config(spec)]
     ctx.changes.append(
@@ -137,7 +137,7 @@ def _plan_create(spec: DestinationSpec, ctx: _Context) -> None:
 
 
 def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: _Context) -> None:
-    if not _require_secrets(spec, ctx, "replace (kind change)"):
+    if not _require_secrets(spec, ctx, "replace this destination (its kind changed)"):
         return
     diffs = [
         FieldDiff("kind", current.kind, spec.kind),
@@ -157,20 +157,20 @@ def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: _Context
     )
 
 
-def _require_secrets(spec: DestinationSpec, ctx: _Context, what: str) -> bool:
-    """A destination being created must have every secret; a missing ``${VAR}`` is an error then."""
-    if not spec.unresolved_secrets:
-        return True
-    fields = ", ".join(f"config.{f}" for f in sorted(spec.unresolved_secrets))
-    ctx.problems.append(
-        Problem(
-            spec.location.file,
-            spec.location.line,
-            f"destination {spec.project}/{spec.environment}/{spec.name}: {fields} refers to an environment "
-            f"variable that is not set, and the plan must {what} this destination; set the variable",
+def _require_secrets(spec: DestinationSpec, ctx: _Context, what: str, only: str | None = None) -> bool:
+    """Secrets the plan must write need their ``${VAR}`` set; report each missing one."""
+    missing = {f: u for f, u in spec.unresolved_secrets.items() if only is None or f == only}
+    for f, u in sorted(missing.items()):
+        names = ", ".join(u.variables)
+        ctx.problems.append(
+            Problem(
+                u.location.file,
+                u.location.line,
+                f"destination {spec.project}/{spec.environment}/{spec.name}: config.{f}: environment "
+                f"variable {names} is not set, and the plan must {what}; set it",
+            )
         )
-    )
-    return False
+    return not missing
 
 
 def _describe_config(spec: DestinationSpec) -> list[FieldDiff]:
@@ -235,7 +235,7 @@ def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: _
         return None
     if f in spec.unresolved_secrets:
         if current.config.get(f) in (None, ""):
-            _require_secrets(spec, ctx, "set (LaunchDarkly has no value for it)")
+            _require_secrets(spec, ctx, "set it (LaunchDarkly has no value for it)", only=f)
         else:
             ctx.warnings.append(
                 f"{spec.address} {path}: its environment variable is not set; the secret in LaunchDarkly "

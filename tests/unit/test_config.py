@@ -166,7 +166,9 @@ def test_missing_variable(tmp_path: Path) -> None:
     assert res.errors == []
     assert res.desired is not None
     spec = res.desired.scopes[("web", "production")].destinations["s"]  # type: ignore[index]
-    assert spec.unresolved_secrets == {"writeKey"}
+    assert list(spec.unresolved_secrets) == ["writeKey"]
+    assert spec.unresolved_secrets["writeKey"].variables == ("WK",)
+    assert spec.unresolved_secrets["writeKey"].location.line == 10
     res = load(tmp_path, text, env={}, offline=True)
     assert res.errors == []
     assert sorted(p.message for p in res.warnings) == [

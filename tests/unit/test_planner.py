@@ -5,7 +5,15 @@ from typing import Any
 import pytest
 
 from ldseg.errors import ConfigError, PlanError
-from ldseg.model import DesiredState, DestinationSpec, LiveDestination, LiveState, Location, ScopeSpec
+from ldseg.model import (
+    DesiredState,
+    DestinationSpec,
+    LiveDestination,
+    LiveState,
+    Location,
+    ScopeSpec,
+    Unresolved,
+)
 from ldseg.plan import Action, FieldDiff, Plan
 from ldseg.planner import PlanOptions, make_plan
 from tests.helpers import live_dest
@@ -19,7 +27,7 @@ def spec(
     *,
     on: bool = True,
     config: dict[str, Any] | None = None,
-    unresolved: frozenset[str] = frozenset(),
+    unresolved: dict[str, Unresolved] | None = None,
 ) -> DestinationSpec:
     return DestinationSpec(
         "web",
@@ -29,7 +37,7 @@ def spec(
         on,
         config if config is not None else {"writeKey": "wk-0123456789"},
         LOC,
-        unresolved,
+        unresolved or {},
     )
 
 
@@ -165,14 +173,18 @@ def test_interrupted_replacement_is_completed() -> None:
 
 
 def test_unresolved_secret() -> None:
-    unresolved = spec("s", config={"writeKey": None}, unresolved=frozenset({"writeKey"}))
+    missing = {"writeKey": Unresolved(("WK",), Location("ldseg.yaml", 7))}
+    unresolved = spec("s", config={"writeKey": None}, unresolved=missing)
     # existing destination: allowed, with a warning
     p = plan(desired(unresolved), live(live_dest("s")))
     assert p.empty and "environment variable is not set" in p.warnings[0]
     # new destination: an error
     with pytest.raises(ConfigError) as exc:
         plan(desired(unresolved), live())
-    assert "config.writeKey refers to an environment variable that is not set" in str(exc.value)
+    assert (
+        "ldseg.yaml:7: error: destination web/production/s: config.writeKey: environment variable WK "
+        "is not set, and the plan must create this destination; set it"
+    ) in str(exc.value)
 
 
 def test_numbers_compare_by_value() -> None:

@@ -1,0 +1,53 @@
+"""LaunchDarkly-shaped API errors.
+
+Every LD error body is ``{"code", "message", "id"}``; handlers raise :class:`ApiError` and the app
+turns it into that body, so no handler formats an error by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+# LD's error codes by HTTP status (``patch_failed`` is the 400 for patches that cannot be applied).
+CODES: dict[int, str] = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "optimistic_locking_error",
+    422: "unprocessable_entity",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """An error response: status, LD error code and a human message."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "invalid_request")
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message)
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The common LD error document; ``id`` is what a user would quote to LD Support."""
+    return {"code": code, "message": message, "id": str(uuid.uuid4())}
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, message)
+
+
+def patch_failed(message: str) -> ApiError:
+    return ApiError(400, message, "patch_failed")
+
+
+def not_found(message: str = "Invalid resource identifier") -> ApiError:
+    return ApiError(404, message)

@@ -1,0 +1,189 @@
+"""``Sandbox``: the emulated LD account served over real HTTP on a loopback port.
+
+Runs werkzeug's threaded server (HTTP/1.1 keep-alive, like a real API client would see) in a daemon
+thread for tests, or in the foreground for ``ldseg sandbox``. State comes from ``state_path`` if
+that file exists, else from the seed; it is written back debounced and on stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .app import SandboxApp
+from .persistence import Persister, read_state
+from .seed import build_state, load_seed
+from .store import Store
+
+log = logging.getLogger("ldseg.sandbox")
+
+DEFAULT_TOKEN = "api-5a4db0c5-0000-4000-8000-000000000001"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No per-request access log; tracks its connection so ``stop()`` can close keep-alive sockets."""
+
+    connections: set[socket.socket]
+    connections_lock: threading.Lock
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        # werkzeug would print to stderr (e.g. malformed request lines); keep it in our logger instead
+        log.log(logging.WARNING if type == "error" else logging.DEBUG, message, *args)
+
+    def setup(self) -> None:
+        super().setup()
+        with self.connections_lock:
+            self.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.connections_lock:
+            self.connections.discard(self.connection)
+        super().finish()
+
+
+class Sandbox:
+    """An emulated LaunchDarkly account. ``with Sandbox(seed) as sb: httpx.get(sb.url + ...)``."""
+
+    def __init__(
+        self,
+        seed: dict[str, Any] | str | Path | None = None,
+        state_path: str | Path | None = None,
+        token: str = DEFAULT_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_ms: float = 0,
+    ) -> None:
+        self.state_path = Path(state_path) if state_path is not None else None
+        if self.state_path is not None and self.state_path.exists():
+            self.store = Store(read_state(self.state_path))
+        else:
+            doc = load_seed(seed) if isinstance(seed, (str, Path)) else seed
+            self.store = Store(build_state(doc))
+        self.token = token
+        self.host = host
+        self.port = port
+        self.app = SandboxApp(self.store, token=token, latency_ms=latency_ms)
+        self._persister: Persister | None = None
+        if self.state_path is not None:
+            self._persister = Persister(self.state_path, self.store.to_json)
+            self.store.add_listener(self._persister.mark_dirty)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def _make_server(self) -> BaseWSGIServer:
+        handler = type(
+            "SandboxRequestHandler",
+            (_QuietHandler,),
+            {"connections": self._connections, "connections_lock": self._connections_lock},
+        )
+        server = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
+        self.port = server.port
+        if self._persister is not None:
+            self._persister.flush()  # the state file exists from the start, like an account does
+            self._persister.start()
+        return server
+
+    def start(self) -> Sandbox:
+        """Serve in a daemon thread; returns ``self``."""
+        if self._server is not None:
+            raise RuntimeError("sandbox already started")
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.5},
+            name="ldseg-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down, close client connections and flush state to ``state_path``."""
+        server, self._server = self._server, None
+        if server is not None:
+            self._shutdown(server)
+            if self._thread is not None:
+                self._thread.join()
+                self._thread = None
+            server.server_close()
+            with self._connections_lock:
+                conns = list(self._connections)
+            for conn in conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        if self._persister is not None:
+            self._persister.close()
+
+    def _shutdown(self, server: BaseWSGIServer) -> None:
+        """``server.shutdown()``, woken up by dummy connections instead of waiting out the poll interval."""
+        stopper = threading.Thread(target=server.shutdown, daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+            stopper.join(0.02)
+
+    def serve_forever(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then stop and flush state (starts the server if needed)."""
+        if self._server is None:
+            self.start()
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, on_term)
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            self.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- access --------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("sandbox not started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log, oldest first (see ``reqlog``)."""
+        return self.app.request_log.entries()
+
+    def clear_requests(self) -> None:
+        self.app.request_log.clear()
+
+    def flush(self) -> None:
+        """Write state to ``state_path`` now (no-op without one)."""
+        if self._persister is not None:
+            self._persister.flush()

@@ -1,0 +1,106 @@
+"""Integration fixtures: a fresh sandbox per test, and ``ldseg`` run in-process over real HTTP.
+
+Every command's stdout and stderr are checked at teardown for the canary secrets: a write key that
+appears in any output is a leak, whatever the test was about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ldseg.cli import cli
+from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from tests.helpers import CANARY_WRITE_KEY
+
+CANARY_STAGING_KEY = "canary-stg-2b7d4f9e1a3c5e8b0d6f"
+CANARIES = (CANARY_WRITE_KEY, CANARY_STAGING_KEY, DEFAULT_TOKEN)
+
+BASE_SEED: dict[str, Any] = {
+    "settings": {"mask_style": "edges"},
+    "projects": {
+        "web": {
+            "name": "Web shop",
+            "environments": {
+                "production": {"name": "Production"},
+                "staging": {"name": "Staging"},
+            },
+            "flags": {"checkout-v2": {"tags": ["analytics"]}},
+        },
+        "mobile": {"name": "Mobile", "environments": {"production": {"name": "Production"}}},
+    },
+    "destinations": [],
+}
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass
+class Runner:
+    sandbox: Sandbox
+    tmp_path: Path
+    results: list[Result] = field(default_factory=list)
+
+    def __call__(
+        self, *args: str, env: dict[str, str | None] | None = None, input: str | None = None
+    ) -> Result:
+        full_env: dict[str, str | None] = {
+            "LD_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "LAUNCHDARKLY_ACCESS_TOKEN": None,
+            "LD_BASE_URI": self.sandbox.url,
+            "NO_COLOR": "1",
+            "SEGMENT_WRITE_KEY": CANARY_WRITE_KEY,
+            "SEGMENT_WRITE_KEY_STAGING": CANARY_STAGING_KEY,
+        }
+        full_env.update(env or {})
+        res = CliRunner().invoke(cli, list(args), env=full_env, input=input, catch_exceptions=False)
+        result = Result(res.exit_code, res.stdout, res.stderr)
+        self.results.append(result)
+        return result
+
+    def config(self, text: str, name: str = "ldseg.yaml") -> str:
+        import textwrap
+
+        path = self.tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return str(path)
+
+
+@pytest.fixture
+def seed() -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(BASE_SEED)
+
+
+@pytest.fixture
+def sandbox(seed: dict[str, Any]) -> Iterator[Sandbox]:
+    with Sandbox(seed=seed) as sb:
+        yield sb
+        assert sb.store.violations == [], "the client did something LaunchDarkly forbids"
+
+
+@pytest.fixture
+def ldseg(sandbox: Sandbox, tmp_path: Path) -> Iterator[Runner]:
+    runner = Runner(sandbox, tmp_path)
+    yield runner
+    for result in runner.results:
+        for canary in CANARIES:
+            assert canary not in result.output, "a secret or token leaked into the output"
+
+
+LdsegRun = Callable[..., Result]

@@ -1,0 +1,50 @@
+"""The README quickstart, as a new user runs it: separate ldseg processes sharing one sandbox state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "examples" / "quickstart" / "ldseg.yaml"
+DEFAULT_KEYS = ("qs-prod-4f9c2a7e51b3d860", "qs-staging-8d21e6b0c4a9f357")
+
+
+def ldseg(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "LAUNCHDARKLY_", "SEGMENT_"))}
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "ldseg", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_quickstart_plan_apply_replan(tmp_path: Path) -> None:
+    plan = ldseg(tmp_path, "plan", "--sandbox", "-c", str(QUICKSTART))
+    assert plan.returncode == 0, plan.stderr
+    assert "+ destination:web/staging/segment-staging {" in plan.stdout
+    assert "~ destination:web/production/segment-main {" in plan.stdout
+    assert "- destination:web/staging/old-kinesis {" in plan.stdout
+    assert "Plan: 1 to add, 1 to change, 1 to destroy." in plan.stdout
+    assert (tmp_path / ".ldseg" / "sandbox.json").exists()
+
+    apply = ldseg(tmp_path, "apply", "--sandbox", "-c", str(QUICKSTART), "--auto-approve")
+    assert apply.returncode == 0, apply.stderr
+    assert "Apply complete! Resources: 1 added, 1 changed, 1 destroyed." in apply.stdout
+
+    replan = ldseg(tmp_path, "plan", "--sandbox", "-c", str(QUICKSTART), "--detailed-exitcode")
+    assert replan.returncode == 0, replan.stdout + replan.stderr
+    assert replan.stdout.startswith("No changes.")
+
+    for result in (plan, apply, replan):
+        for key in DEFAULT_KEYS:
+            assert key not in result.stdout + result.stderr
+
+
+def test_sandbox_state_option_and_positional_arguments_do_not_clash(tmp_path: Path) -> None:
+    state = tmp_path / "elsewhere.json"
+    result = ldseg(tmp_path, "plan", f"--sandbox={state}", "-c", str(QUICKSTART), "--detailed-exitcode")
+    assert result.returncode == 2, result.stderr
+    assert state.exists()
+    assert not (tmp_path / ".ldseg").exists()
