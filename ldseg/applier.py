@@ -1,15 +1,17 @@
 """Execute a plan: ordered phases, bounded concurrency inside each, a result for every change.
 
-Order (DESIGN §5): creates (and replacements' creates), updates, then deletes (and replacements'
-deletes) last, so an export is never interrupted. A failed change does not stop the others;
-a replacement's delete is skipped when its create failed. Destination updates are JSON Patch
-ops on ``/on`` and ``/config/<field>`` only: the masked ``config`` LD returns is never written back.
+Order (DESIGN §5): destination creates (and replacements' creates), destination updates,
+environment settings, flag exports, then destination deletes (and replacements' deletes) last, so
+an export is never interrupted. A failed change does not stop the others; a replacement's delete is
+skipped when its create failed. Destination updates are JSON Patch ops on ``/on`` and
+``/config/<field>`` only: the masked ``config`` LaunchDarkly returns is never written back. Each
+flag gets one PATCH covering all its environments, with the audit comment.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -17,7 +19,7 @@ from typing import Any
 
 from ldseg.errors import ApiError, LdsegError
 from ldseg.ld.client import LDClient, seg
-from ldseg.model import DesiredState, DestinationSpec
+from ldseg.model import Address, DesiredState, DestinationSpec
 from ldseg.plan import Action, Change, Plan
 
 
@@ -51,12 +53,14 @@ class ApplyReport:
 
 
 OnResult = Callable[[ChangeResult], None]
+Unit = Sequence[Change]  # changes written by one request
 
 
 @dataclass
 class Applier:
     client: LDClient
     desired: DesiredState
+    comment: str
     parallelism: int = 8
     on_result: OnResult | None = None
     #: set to stop starting new writes (in-flight ones finish)
@@ -65,61 +69,52 @@ class Applier:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply(self, plan: Plan) -> ApplyReport:
-        creates = [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)]
-        updates = [c for c in plan.changes if c.action is Action.UPDATE]
-        deletes = [c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
-        created = self._run(
-            creates, self._create, step=lambda c: "create" if c.action is Action.REPLACE else None
-        )
-        self._run(updates, self._update)
+        dests = [c for c in plan.changes if c.address.type == "destination"]
+        creates = [c for c in dests if c.action in (Action.CREATE, Action.REPLACE)]
+        deletes = [c for c in dests if c.action in (Action.DELETE, Action.REPLACE)]
+        created = self._run([[c] for c in creates], self._create, "create")
+        self._run([[c] for c in dests if c.action is Action.UPDATE], self._update)
+        self._run([[c] for c in plan.changes if c.address.type == "environment"], self._environment)
+        self._run(_by_flag(c for c in plan.changes if c.address.type == "flag"), self._flag)
         ready = [c for c in deletes if c.action is Action.DELETE or c.address in created]
         for c in deletes:
             if c not in ready:
-                self._record(
-                    ChangeResult(
-                        c,
-                        Status.SKIPPED,
-                        "the new destination was not created, so the old one is kept",
-                        step="delete",
-                    )
-                )
-        self._run(ready, self._delete, step=lambda c: "delete" if c.action is Action.REPLACE else None)
+                reason = "the new destination was not created, so the old one is kept"
+                self._record(ChangeResult(c, Status.SKIPPED, reason, step="delete"))
+        self._run([[c] for c in ready], self._delete, "delete")
         return self._report
 
     # --- phases ----------------------------------------------------------------------------
 
-    def _run(
-        self,
-        changes: Iterable[Change],
-        fn: Callable[[Change], str],
-        step: Callable[[Change], str | None] = lambda c: None,
-    ) -> set[Any]:
-        """Apply ``changes`` concurrently; return the addresses that succeeded."""
-        done: set[Any] = set()
+    def _run(self, units: list[Unit], fn: Callable[[Unit], str], step: str | None = None) -> set[Address]:
+        """Apply ``units`` concurrently; return the addresses that succeeded."""
+        done: set[Address] = set()
 
-        def one(change: Change) -> None:
+        def step_of(change: Change) -> str | None:
+            return step if change.action is Action.REPLACE else None
+
+        def one(unit: Unit) -> None:
             if self.stop.is_set():
-                self._record(
-                    ChangeResult(
-                        change, Status.SKIPPED, "not started: apply was interrupted", step=step(change)
+                for c in unit:
+                    self._record(
+                        ChangeResult(c, Status.SKIPPED, "not started: apply was interrupted", step=step_of(c))
                     )
-                )
                 return
             try:
-                detail = fn(change)
+                detail = fn(unit)
             except LdsegError as exc:
                 code = exc.code if isinstance(exc, ApiError) else None
-                self._record(ChangeResult(change, Status.FAILED, str(exc), code=code, step=step(change)))
+                for c in unit:
+                    self._record(ChangeResult(c, Status.FAILED, str(exc), code=code, step=step_of(c)))
                 return
             with self._lock:
-                done.add(change.address)
-            self._record(ChangeResult(change, Status.APPLIED, detail, step=step(change)))
+                done.update(c.address for c in unit)
+            for c in unit:
+                self._record(ChangeResult(c, Status.APPLIED, detail, step=step_of(c)))
 
-        items = list(changes)
-        if not items:
-            return done
-        with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(items)))) as pool:
-            list(pool.map(one, items))
+        if units:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(units)))) as pool:
+                list(pool.map(one, units))
         return done
 
     def _record(self, result: ChangeResult) -> None:
@@ -128,7 +123,7 @@ class Applier:
         if self.on_result is not None:
             self.on_result(result)
 
-    # --- destination writes ----------------------------------------------------------------
+    # --- writes ----------------------------------------------------------------------------
 
     def _spec(self, change: Change) -> DestinationSpec:
         spec = self.desired.destination(change.address)
@@ -136,24 +131,22 @@ class Applier:
             raise LdsegError(f"{change.address} is no longer in the configuration")
         return spec
 
-    def _create(self, change: Change) -> str:
-        spec = self._spec(change)
+    def _create(self, unit: Unit) -> str:
+        spec = self._spec(unit[0])
         body = {"name": spec.name, "kind": spec.kind, "on": spec.on, "config": dict(spec.config)}
         created = self.client.post(f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}", body)
-        new_id = (created or {}).get("_id", "?")
-        return f"created (id {new_id})"
+        return f"created (id {(created or {}).get('_id', '?')})"
 
-    def _update(self, change: Change) -> str:
+    def _update(self, unit: Unit) -> str:
+        change = unit[0]
         spec = self._spec(change)
-        ops = destination_patch(change, spec)
         assert change.live_id is not None
-        self.client.patch(
-            f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}/{seg(change.live_id)}", ops
-        )
-        fields = ", ".join(d.path for d in change.diffs)
-        return f"updated ({fields})"
+        path = f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}/{seg(change.live_id)}"
+        self.client.patch(path, destination_patch(change, spec))
+        return f"updated ({', '.join(d.path for d in change.diffs)})"
 
-    def _delete(self, change: Change) -> str:
+    def _delete(self, unit: Unit) -> str:
+        change = unit[0]
         assert change.live_id is not None
         a = change.address
         try:
@@ -166,6 +159,39 @@ class Applier:
             raise
         return f"deleted (id {change.live_id})"
 
+    def _environment(self, unit: Unit) -> str:
+        a = unit[0].address
+        ops = [{"op": "replace", "path": "/" + d.path, "value": d.after} for d in unit[0].diffs]
+        self.client.patch(f"/api/v2/projects/{seg(a.project)}/environments/{seg(a.environment)}", ops)
+        return ", ".join(f"{d.path} = {str(d.after).lower()}" for d in unit[0].diffs)
+
+    def _flag(self, unit: Unit) -> str:
+        a = unit[0].address
+        ops = [
+            {
+                "op": "replace",
+                "path": f"/environments/{_pointer(c.address.environment)}/trackEvents",
+                "value": c.diffs[0].after,
+            }
+            for c in unit
+        ]
+        self.client.patch(
+            f"/api/v2/flags/{seg(a.project)}/{seg(a.name)}", {"comment": self.comment, "patch": ops}
+        )
+        return "export on" if unit[0].diffs[0].after else "export off"
+
+
+def _by_flag(changes: Iterable[Change]) -> list[Unit]:
+    """Group flag changes by (project, flag key): one PATCH covers all of a flag's environments."""
+    groups: dict[tuple[str, str], list[Change]] = {}
+    for c in changes:
+        groups.setdefault((c.address.project, c.address.name), []).append(c)
+    return list(groups.values())
+
+
+def _pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
 
 def destination_patch(change: Change, spec: DestinationSpec) -> list[dict[str, Any]]:
     """JSON Patch ops for a destination update: ``/on`` and ``/config/<field>`` paths only."""
@@ -175,7 +201,7 @@ def destination_patch(change: Change, spec: DestinationSpec) -> list[dict[str, A
             ops.append({"op": "replace", "path": "/on", "value": spec.on})
         elif d.path.startswith("config."):
             name = d.path.removeprefix("config.")
-            pointer = "/config/" + name.replace("~", "~0").replace("/", "~1")
+            pointer = "/config/" + _pointer(name)
             if d.op == "remove" or name not in spec.config:
                 ops.append({"op": "remove", "path": pointer})
             else:

@@ -16,12 +16,14 @@ import click
 
 from ldseg import __version__, config, kinds
 from ldseg.applier import Applier, ApplyReport, ChangeResult, Status
+from ldseg.audit import audit_comment
 from ldseg.console import Console, console, want_color
 from ldseg.errors import ConfigError, LdsegError, Problem
 from ldseg.ld.reader import read_live
 from ldseg.model import DesiredState
-from ldseg.plan import SYMBOLS, Action, Plan
+from ldseg.plan import Plan
 from ldseg.planner import PlanOptions, make_plan
+from ldseg.render.report import flag_lines, result_line, totals_line
 from ldseg.render.text import render_plan
 from ldseg.resources import schema_path
 from ldseg.runtime import Connection, connect
@@ -215,6 +217,10 @@ def cli() -> None:
     """
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @cli.command()
 @config_option
 @global_options
@@ -225,13 +231,14 @@ def validate(config_paths: tuple[str, ...], quiet: bool, no_color: bool) -> int:
     _show_problems(result.warnings)
     if result.errors or result.desired is None:
         raise ConfigError(result.errors)
-    d = result.desired
-    dests = sum(len(s.destinations or {}) for s in d.scopes.values())
-    files = len(d.files)
-    console.out(
-        f"The configuration is valid: {files} file{'s' if files != 1 else ''}, {len(d.scopes)} "
-        f"environment{'s' if len(d.scopes) != 1 else ''}, {dests} destination{'s' if dests != 1 else ''}."
-    )
+    scopes = result.desired.scopes.values()
+    counts = [
+        _count(len(result.desired.files), "file"),
+        _count(len(scopes), "environment"),
+        _count(sum(len(s.destinations or {}) for s in scopes), "destination"),
+        _count(sum(1 for s in scopes if s.export), "export block"),
+    ]
+    console.out(f"The configuration is valid: {', '.join(counts)}.")
     return EXIT_OK
 
 
@@ -266,6 +273,11 @@ def plan(
 @click.option(
     "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent writes."
 )
+@click.option(
+    "--comment",
+    metavar="TEXT",
+    help="Audit-log comment (also LDSEG_COMMENT, settings.comment; default: ldseg version + git commit).",
+)
 @click.option("--rotate-secrets", is_flag=True, help="Re-send every declared secret.")
 @connection_options
 @global_options
@@ -273,6 +285,7 @@ def apply(
     config_paths: tuple[str, ...],
     auto_approve: bool,
     parallelism: int,
+    comment: str | None,
     rotate_secrets: bool,
     base_uri: str | None,
     use_sandbox: bool,
@@ -289,8 +302,10 @@ def apply(
         if the_plan.empty:
             return EXIT_OK
         _confirm(auto_approve)
+        console.out("")
+        note = audit_comment(comment, desired.settings.comment)
         with conn.client(parallelism) as client:
-            applier = Applier(client, desired, parallelism=parallelism, on_result=_print_result)
+            applier = Applier(client, desired, note, parallelism=parallelism, on_result=_print_result)
             report = applier.apply(the_plan)
     return _finish(report)
 
@@ -315,30 +330,18 @@ def _confirm(auto_approve: bool) -> None:
 
 
 def _print_result(result: ChangeResult) -> None:
-    c = result.change
-    step = f" [{result.step}]" if result.step else ""
-    if result.status is Status.APPLIED:
-        console.out(f"{SYMBOLS[c.action]} {c.address}{step}: {result.detail}")
-    elif result.status is Status.FAILED:
-        console.out(f"! {c.address}{step}: FAILED: {result.detail}")
-    else:
-        console.out(f"  {c.address}{step}: skipped: {result.detail}")
+    line = result_line(result)
+    if line is not None:
+        console.out(line)
 
 
 def _finish(report: ApplyReport) -> int:
-    applied = [r for r in report.results if r.status is Status.APPLIED]
-    added = sum(1 for r in applied if r.change.action is Action.CREATE or r.step == "create")
-    changed = sum(1 for r in applied if r.change.action is Action.UPDATE)
-    destroyed = sum(1 for r in applied if r.change.action is Action.DELETE or r.step == "delete")
+    for line in flag_lines(report):
+        console.out(line)
+    console.out("\n" + totals_line(report))
     if report.ok:
-        console.out(f"\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.")
         return EXIT_OK
     failed, skipped = report.count(Status.FAILED), report.count(Status.SKIPPED)
-    console.out(
-        f"\nApply incomplete: {len(applied)} applied "
-        f"({added} added, {changed} changed, {destroyed} destroyed), "
-        f"{failed} failed, {skipped} skipped."
-    )
     raise LdsegError(
         f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
         "Fix the cause and run apply again: it only does what is still missing."

@@ -22,6 +22,8 @@ from ldseg.interpolate import interpolate
 from ldseg.model import (
     DesiredState,
     DestinationSpec,
+    ExportSpec,
+    FlagSelection,
     Location,
     Scope,
     ScopeSpec,
@@ -316,6 +318,7 @@ class _ScopeBuilder:
     location: Location
     destinations: dict[str, DestinationSpec] | None = None
     ignore: list[str] = field(default_factory=list)
+    export: ExportSpec | None = None
 
     def build(self) -> ScopeSpec:
         return ScopeSpec(
@@ -324,6 +327,7 @@ class _ScopeBuilder:
             self.location,
             None if self.destinations is None else dict(self.destinations),
             tuple(self.ignore),
+            self.export,
         )
 
 
@@ -378,6 +382,19 @@ def _merge_scope(
     for pattern in env.get("ignore_destinations") or []:
         if pattern not in scope.ignore:
             scope.ignore.append(pattern)
+    if "export" in env:
+        here = loc((*base, "export"))
+        if scope.export is not None:
+            result.errors.append(
+                Problem(
+                    doc.file,
+                    here.line,
+                    f"the export block of {scope.project}/{scope.environment} is declared twice: "
+                    f"at {scope.export.location} and here",
+                )
+            )
+        else:
+            scope.export = _export(env["export"] or {}, (*base, "export"), loc)
     if "destinations" not in env:
         return
     if scope.destinations is None:
@@ -439,6 +456,23 @@ def _destination(
         location=here,
         unresolved_secrets=unresolved,
     )
+
+
+def _export(raw: dict[str, Any], path: tuple[str, ...], loc: Locator) -> ExportSpec:
+    flags = raw.get("flags")
+    selection = None
+    if flags is not None:
+        keys = tuple(flags.get("keys") or ())
+        selection = FlagSelection(
+            all=bool(flags.get("all", False)),
+            keys=keys,
+            tags=tuple(flags.get("tags") or ()),
+            except_=tuple(flags.get("except") or ()),
+            others=flags.get("others", "keep"),
+            location=loc((*path, "flags")),
+            key_locations={k: loc((*path, "flags", "keys", i)) for i, k in enumerate(keys)},
+        )
+    return ExportSpec(location=loc(path), new_flags=raw.get("new_flags"), flags=selection)
 
 
 def _raw_at(data: Any, path: tuple[str, ...]) -> Any:

@@ -7,7 +7,7 @@ never by LaunchDarkly's ``_id``, which only the live side has.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -100,6 +100,74 @@ class DestinationSpec:
 
 
 @dataclass(frozen=True)
+class FlagSelection:
+    """``export.flags``: which flags export in a scope, and what happens to the others.
+
+    A flag is selected when ``all`` is set, its key matches ``keys`` (exact keys or globs), or it
+    carries one of ``tags``, and its key matches nothing in ``except_``. Archived flags are never
+    touched. Selected flags export; with ``others == "off"`` every unselected flag stops exporting,
+    with ``"keep"`` unselected flags are left alone (and not even read into the plan).
+    """
+
+    all: bool = False
+    keys: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    except_: tuple[str, ...] = ()
+    others: Literal["keep", "off"] = "keep"
+    location: Location = Location("", 0)
+    #: where each exact key was declared, to report keys that do not exist
+    key_locations: Mapping[str, Location] = field(default_factory=dict)
+
+    def selects(self, key: str, tags: Iterable[str]) -> bool:
+        if any(glob_match(p, key) for p in self.except_):
+            return False
+        if self.all or key in self._exact or any(glob_match(p, key) for p in self._globs):
+            return True
+        return bool(self._tags.intersection(tags))
+
+    @property
+    def exact_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in self.keys if not has_glob(k))
+
+    @property
+    def only_exact_keys(self) -> bool:
+        """True when the selection is a list of exact keys and unselected flags are kept: then
+        only those flags need reading, not the whole project."""
+        return not self.all and not self.tags and self.others == "keep" and not any(map(has_glob, self.keys))
+
+    @property
+    def _exact(self) -> frozenset[str]:
+        return frozenset(self.exact_keys)
+
+    @property
+    def _globs(self) -> tuple[str, ...]:
+        return tuple(k for k in self.keys if has_glob(k))
+
+    @property
+    def _tags(self) -> frozenset[str]:
+        return frozenset(self.tags)
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """``export:`` in a scope: ``new_flags`` (environment defaultTrackEvents) and ``flags``."""
+
+    location: Location
+    new_flags: bool | None = None
+    flags: FlagSelection | None = None
+
+    @property
+    def default_track_events(self) -> bool | None:
+        """The defaultTrackEvents ldseg manages: explicit ``new_flags``, else True with ``all``
+        (so "every flag" covers future flags too), else not managed (None)."""
+        if self.new_flags is not None:
+            return self.new_flags
+        if self.flags is not None and self.flags.all:
+            return True
+        return None
+
+
+@dataclass(frozen=True)
 class ScopeSpec:
     """What the config says about one (project, environment)."""
 
@@ -109,6 +177,7 @@ class ScopeSpec:
     #: None: ldseg does not own this environment's destinations
     destinations: Mapping[str, DestinationSpec] | None = None
     ignore_destinations: tuple[str, ...] = ()
+    export: ExportSpec | None = None
 
     @property
     def key(self) -> Scope:
@@ -166,9 +235,30 @@ class LiveEnvironment:
     default_track_events: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LiveFlagEnv:
+    """A flag's per-environment export state."""
+
+    track_events: bool
+    version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFlag:
+    """A flag as read for planning: identity, tags and the environments that were requested."""
+
+    key: str
+    tags: tuple[str, ...]
+    version: int | None  # the flag's _version
+    envs: Mapping[str, LiveFlagEnv]
+    archived: bool = False
+
+
 @dataclass(frozen=True)
 class LiveState:
     """What ldseg read from LaunchDarkly for the scopes it plans."""
 
     environments: Mapping[Scope, LiveEnvironment]
     destinations: Mapping[Scope, tuple[LiveDestination, ...]]
+    #: project key -> flag key -> flag; only flags the plan needs (see ld/flags.py)
+    flags: Mapping[str, Mapping[str, LiveFlag]] = field(default_factory=dict)

@@ -89,21 +89,39 @@ class Change:
 
 @dataclass(frozen=True)
 class Summary:
+    """Counts for the summary line: destinations (Terraform's add/change/destroy; a replacement
+    counts as one add and one destroy), flags and environments counted separately."""
+
     add: int = 0
     change: int = 0
     destroy: int = 0
+    flags_on: int = 0
+    flags_off: int = 0
+    environments: int = 0
 
     @property
     def total(self) -> int:
-        return self.add + self.change + self.destroy
+        return self.add + self.change + self.destroy + self.flags_on + self.flags_off + self.environments
 
     def line(self) -> str:
         if self.total == 0:
             return "No changes. LaunchDarkly matches the configuration."
-        return f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        parts = [f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"]
+        if self.flags_on or self.flags_off:
+            parts.append(f"flags: {self.flags_on} to export, {self.flags_off} to stop exporting")
+        if self.environments:
+            parts.append(f"environments: {self.environments} to change")
+        return "Plan: " + "; ".join(parts) + "."
 
     def to_dict(self) -> dict[str, int]:
-        return {"add": self.add, "change": self.change, "destroy": self.destroy}
+        return {
+            "add": self.add,
+            "change": self.change,
+            "destroy": self.destroy,
+            "flags_on": self.flags_on,
+            "flags_off": self.flags_off,
+            "environments": self.environments,
+        }
 
 
 @dataclass(frozen=True)
@@ -119,15 +137,19 @@ class Plan:
         return not self.changes
 
     def summary(self) -> Summary:
-        add = change = destroy = 0
+        counts = dict.fromkeys(("add", "change", "destroy", "flags_on", "flags_off", "environments"), 0)
         for c in self.changes:
-            if c.action is Action.CREATE:
-                add += 1
+            if c.address.type == "flag":
+                counts["flags_on" if c.diffs[0].after else "flags_off"] += 1
+            elif c.address.type == "environment":
+                counts["environments"] += 1
+            elif c.action is Action.CREATE:
+                counts["add"] += 1
             elif c.action is Action.UPDATE:
-                change += 1
+                counts["change"] += 1
             elif c.action is Action.DELETE:
-                destroy += 1
+                counts["destroy"] += 1
             else:  # replace: Terraform counts it as one add and one destroy
-                add += 1
-                destroy += 1
-        return Summary(add, change, destroy)
+                counts["add"] += 1
+                counts["destroy"] += 1
+        return Summary(**counts)

@@ -5,6 +5,7 @@
   read too, to say which of the two is missing.
 - One ``GET /api/v2/destinations`` for every destination of the account: LD has no per-scope
   list. Items carry no project or environment field; both come from ``_links.self.href``.
+- Flags as ``ld/flags.py`` explains, only for scopes with ``export.flags``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ldseg.errors import ApiError, ConfigError, Problem
 from ldseg.ld.client import LDClient, seg
+from ldseg.ld.flags import read_flags
 from ldseg.model import DesiredState, LiveDestination, LiveEnvironment, LiveState, Scope
 
 _SELF_HREF = re.compile(r"/api/v2/destinations/([^/]+)/([^/]+)/([^/?#]+)")
@@ -39,9 +41,14 @@ def read_live(client: LDClient, desired: DesiredState, scopes: Iterable[Scope]) 
             scope = (item.project, item.environment)
             if scope in destinations:
                 destinations[scope].append(item)
+    flags = read_flags(client, desired, wanted)
+    if flags.problems:
+        raise ConfigError(flags.problems)
+    warnings.extend(flags.warnings)
     live = LiveState(
         environments=environments,
         destinations={s: tuple(sorted(d, key=lambda x: (x.name, x.id))) for s, d in destinations.items()},
+        flags=flags.flags,
     )
     return ReadResult(live, warnings)
 

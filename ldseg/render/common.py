@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from ldseg.plan import Action, FieldDiff
+from ldseg.plan import Action, Change, FieldDiff
 from ldseg.secrets import SENSITIVE
 
 VERBS = {
@@ -40,3 +41,20 @@ def diff_line(d: FieldDiff, action: Action, width: int) -> tuple[str, str]:
         return "-", f"{name} = {fmt(d.before)}"
     tail = "  # forces replacement" if d.path == "kind" else note
     return "~", f"{name} = {fmt(d.before)} -> {fmt(d.after)}{tail}"
+
+
+def group_changes(changes: Iterable[Change]) -> list[list[Change]]:
+    """One group per destination or environment change; flag changes grouped per scope."""
+    groups: list[list[Change]] = []
+    for c in changes:
+        last = groups[-1][0] if groups else None
+        if (
+            last is not None
+            and c.address.type == "flag"
+            and last.address.type == "flag"
+            and last.address.scope == c.address.scope
+        ):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return groups

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 
 from ldseg.plan import SYMBOLS, Action, Change, Plan
-from ldseg.render.common import VERBS, diff_line
+from ldseg.render.common import VERBS, diff_line, group_changes
 
 _COLORS = {"+": "green", "~": "yellow", "-": "red", "±": "magenta"}
 
@@ -28,11 +28,29 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
         return summary + "\n"
     style = _styler(color)
     out = ["ldseg will perform the following actions:", ""]
-    for change in plan.changes:
-        out.extend(_change_block(change, style))
+    for group in group_changes(plan.changes):
+        if group[0].address.type == "flag":
+            out.extend(_flag_block(group, style))
+        else:
+            out.extend(_change_block(group[0], style))
         out.append("")
     out.append(click.style(summary, bold=True) if color else summary)
     return "\n".join(out) + "\n"
+
+
+def _flag_block(changes: list[Change], style: Styler) -> list[str]:
+    """Flag exports of one scope, one key per line: ``+ key`` export on, ``- key`` export off."""
+    scope = "/".join(changes[0].address.scope)
+    on = sum(1 for c in changes if c.diffs[0].after)
+    lines = [
+        f"  # flags in {scope}: {on} to export, {len(changes) - on} to stop exporting",
+        style("~", f"  ~ flag:{scope}/* (trackEvents) {{"),
+    ]
+    for c in changes:
+        symbol = "+" if c.diffs[0].after else "-"
+        lines.append(style(symbol, f"      {symbol} {c.address.name}"))
+    lines.append("    }")
+    return lines
 
 
 def _change_block(change: Change, style: Styler) -> list[str]:

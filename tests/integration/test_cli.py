@@ -54,7 +54,9 @@ def test_plan_exit_codes(ldseg: Runner) -> None:
 def test_validate(ldseg: Runner, tmp_path: Path) -> None:
     good = ldseg("validate", "-c", ldseg.config(ONE), env={"SEGMENT_WRITE_KEY": None})
     assert good.exit_code == 0
-    assert good.stdout == "The configuration is valid: 1 file, 1 environment, 1 destination.\n"
+    assert (
+        good.stdout == "The configuration is valid: 1 file, 1 environment, 1 destination, 0 export blocks.\n"
+    )
     assert "environment variable SEGMENT_WRITE_KEY is not set" in good.stderr
     bad = ldseg("validate", "-c", ldseg.config(ONE.replace("segment\n", "segmnt\n")))
     assert bad.exit_code == 1

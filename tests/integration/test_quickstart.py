@@ -26,12 +26,23 @@ def test_quickstart_plan_apply_replan(tmp_path: Path) -> None:
     assert "+ destination:web/staging/segment-staging {" in plan.stdout
     assert "~ destination:web/production/segment-main {" in plan.stdout
     assert "- destination:web/staging/old-kinesis {" in plan.stdout
-    assert "Plan: 1 to add, 1 to change, 1 to destroy." in plan.stdout
+    assert "~ defaultTrackEvents = false -> true" in plan.stdout  # staging: all: true
+    assert "  # flags in web/production: 2 to export, 0 to stop exporting" in plan.stdout
+    assert "      + checkout-express-pay" in plan.stdout  # by key glob
+    assert "      + onboarding-tour" in plan.stdout  # by tag
+    assert "  # flags in web/staging: 6 to export, 0 to stop exporting" in plan.stdout
+    assert (
+        "Plan: 1 to add, 1 to change, 1 to destroy; flags: 8 to export, 0 to stop exporting; "
+        "environments: 1 to change." in plan.stdout
+    )
     assert (tmp_path / ".ldseg" / "sandbox.json").exists()
 
     apply = ldseg(tmp_path, "apply", "--sandbox", "-c", str(QUICKSTART), "--auto-approve")
     assert apply.returncode == 0, apply.stderr
-    assert "Apply complete! Resources: 1 added, 1 changed, 1 destroyed." in apply.stdout
+    assert (
+        "Apply complete! Resources: 1 added, 1 changed, 1 destroyed; flags: 8 now export, 0 stopped; "
+        "environments: 1 changed." in apply.stdout
+    )
 
     replan = ldseg(tmp_path, "plan", "--sandbox", "-c", str(QUICKSTART), "--detailed-exitcode")
     assert replan.returncode == 0, replan.stdout + replan.stderr

@@ -1,4 +1,4 @@
-"""DesiredState + LiveState -> Plan. Pure: no I/O, no clock.
+"""Destination changes for one scope.
 
 Destinations are matched by (project, environment, name). In a scope whose destinations are owned
 (the config has a ``destinations:`` block), an undeclared, unignored live destination is deleted.
@@ -11,52 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from ldseg import kinds
-from ldseg.errors import ConfigError, PlanError, Problem
-from ldseg.model import DesiredState, DestinationSpec, LiveDestination, LiveState, Scope, ScopeSpec
-from ldseg.plan import Action, Change, FieldDiff, Plan
+from ldseg.errors import PlanError, Problem
+from ldseg.model import DestinationSpec, LiveDestination, ScopeSpec
+from ldseg.plan import Action, Change, FieldDiff
+from ldseg.planner.context import Context
 from ldseg.secrets import SecretState, compare_secret
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    rotate_secrets: bool = False
-
-
-@dataclass
-class _Context:
-    options: PlanOptions
-    changes: list[Change] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-
-def make_plan(
-    desired: DesiredState,
-    live: LiveState,
-    scopes: Iterable[Scope] | None = None,
-    options: PlanOptions | None = None,
-) -> Plan:
-    """Plan every scope in ``scopes`` (default: all declared scopes)."""
-    ctx = _Context(options or PlanOptions())
-    for key in sorted(desired.scopes if scopes is None else scopes):
-        spec = desired.scopes[key]
-        if spec.destinations is not None:
-            _plan_destinations(spec, live.destinations.get(key, ()), ctx)
-    if ctx.problems:
-        raise ConfigError(ctx.problems)
-    return Plan(tuple(ctx.changes), tuple(ctx.warnings))
-
-
-# --- destinations ------------------------------------------------------------------------------
-
-
-def _plan_destinations(scope: ScopeSpec, live_items: Iterable[LiveDestination], ctx: _Context) -> None:
+def plan_destinations(scope: ScopeSpec, live_items: Iterable[LiveDestination], ctx: Context) -> None:
     assert scope.destinations is not None
     live_by_name, leftovers = _index_live(scope, [d for d in live_items if not scope.ignores(d.name)])
     for name in sorted(scope.destinations):
@@ -127,7 +94,7 @@ def _index_live(
     return by_name, leftovers
 
 
-def _plan_create(spec: DestinationSpec, ctx: _Context) -> None:
+def _plan_create(spec: DestinationSpec, ctx: Context) -> None:
     if not _require_secrets(spec, ctx, "create this destination"):
         return
     diffs = [FieldDiff("kind", None, spec.kind), FieldDiff("on", None, spec.on), *_describe_config(spec)]
@@ -136,7 +103,7 @@ def _plan_create(spec: DestinationSpec, ctx: _Context) -> None:
     )
 
 
-def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: _Context) -> None:
+def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: Context) -> None:
     if not _require_secrets(spec, ctx, "replace this destination (its kind changed)"):
         return
     diffs = [
@@ -157,7 +124,7 @@ def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: _Context
     )
 
 
-def _require_secrets(spec: DestinationSpec, ctx: _Context, what: str, only: str | None = None) -> bool:
+def _require_secrets(spec: DestinationSpec, ctx: Context, what: str, only: str | None = None) -> bool:
     """Secrets the plan must write need their ``${VAR}`` set; report each missing one."""
     missing = {f: u for f, u in spec.unresolved_secrets.items() if only is None or f == only}
     for f, u in sorted(missing.items()):
@@ -193,7 +160,7 @@ def _describe_live(current: LiveDestination) -> list[FieldDiff]:
     return out
 
 
-def _diff_destination(spec: DestinationSpec, current: LiveDestination, ctx: _Context) -> list[FieldDiff]:
+def _diff_destination(spec: DestinationSpec, current: LiveDestination, ctx: Context) -> list[FieldDiff]:
     k = kinds.kind(spec.kind)
     # Fields ldseg manages: the kind's documented fields plus whatever is declared. Fields LD
     # returns that ldseg does not know are left alone (never removed), as are open kinds' fields.
@@ -224,7 +191,7 @@ def _changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[s
     return sorted(str(k) for k in dd.affected_root_keys)
 
 
-def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: _Context) -> FieldDiff | None:
+def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: Context) -> FieldDiff | None:
     path = f"config.{f}"
     present = f in current.config
     if f not in spec.config:

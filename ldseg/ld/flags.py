@@ -1,0 +1,221 @@
+"""Read flags' per-environment export state with the fewest requests.
+
+Per project, one of two strategies (research: ld-api.md §2):
+
+- **by key**: when every scope of the project selects a few exact keys and keeps the other flags
+  (``others: keep``), one ``GET /api/v2/flags/{p}/{key}`` per key; cost independent of project size.
+- **listing**: otherwise ``GET /api/v2/flags/{p}?env=..&limit=100`` with at most 3 ``env`` per
+  request (the reported cap; ``environments`` only appear when ``env`` is given). The first page of
+  every (project, environment group) is read concurrently; its ``totalCount`` gives the remaining
+  offsets, read concurrently too; a ``next`` link on the last page is then still followed. Pages
+  are absorbed as they arrive and only flags some scope needs are kept (``others: keep`` drops
+  unselected flags), so memory follows the config, not the project.
+
+Archived flags are not listed by LaunchDarkly and never touched. An exact key that the listing did
+not return is read on its own: archived (a warning), missing (an error with the key's file:line).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ldseg.errors import ApiError, Problem
+from ldseg.ld.client import LDClient, seg
+from ldseg.model import DesiredState, FlagSelection, LiveFlag, LiveFlagEnv, Scope
+
+PAGE_LIMIT = 100
+MAX_ENVS_PER_REQUEST = 3
+#: up to this many exact keys are fetched one by one instead of listing the project
+FETCH_BY_KEY_MAX = 25
+
+
+@dataclass
+class FlagRead:
+    flags: dict[str, dict[str, LiveFlag]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Needs:
+    """What the config needs from one project's flags."""
+
+    project: str
+    selections: list[tuple[str, FlagSelection]] = field(default_factory=list)  # (env, selection)
+    flags: dict[str, LiveFlag] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def envs(self) -> list[str]:
+        return sorted({e for e, _ in self.selections})
+
+    @property
+    def exact_keys(self) -> list[str]:
+        return sorted({k for _, s in self.selections for k in s.exact_keys})
+
+    @property
+    def by_key(self) -> bool:
+        return all(s.only_exact_keys for _, s in self.selections) and len(self.exact_keys) <= FETCH_BY_KEY_MAX
+
+    def wanted(self, key: str, tags: Sequence[str]) -> bool:
+        return any(s.others == "off" or s.selects(key, tags) for _, s in self.selections)
+
+    def absorb(self, flag: LiveFlag) -> None:
+        with self.lock:
+            prior = self.flags.get(flag.key)
+            if prior is not None:
+                flag = LiveFlag(flag.key, flag.tags, flag.version, {**prior.envs, **flag.envs})
+            self.flags[flag.key] = flag
+
+
+def read_flags(client: LDClient, desired: DesiredState, scopes: Iterable[Scope]) -> FlagRead:
+    """Read what the ``export.flags`` blocks of ``scopes`` need."""
+    needs: dict[str, _Needs] = {}
+    for scope in sorted(scopes):
+        spec = desired.scopes[scope]
+        if spec.export is not None and spec.export.flags is not None:
+            needs.setdefault(scope[0], _Needs(scope[0])).selections.append((scope[1], spec.export.flags))
+    out = FlagRead()
+    listed = [n for n in needs.values() if not n.by_key]
+    _list(client, listed, out)
+    singles = [(n, k) for n in needs.values() for k in n.exact_keys if n.by_key or k not in n.seen]
+    _fetch_keys(client, singles, out)
+    out.flags = {n.project: n.flags for n in needs.values()}
+    return out
+
+
+# --- listing ------------------------------------------------------------------------------------
+
+
+def _params(group: Sequence[str], offset: int, summary: bool = True) -> list[tuple[str, Any]]:
+    params: list[tuple[str, Any]] = [("env", e) for e in group]
+    params += [("limit", PAGE_LIMIT), ("offset", offset)]
+    if not summary:
+        params.append(("summary", 0))
+    return params
+
+
+_Job = tuple[_Needs, tuple[str, ...]]
+
+
+def _list(client: LDClient, needs: list[_Needs], out: FlagRead) -> None:
+    jobs: list[_Job] = [
+        (n, tuple(n.envs[i : i + MAX_ENVS_PER_REQUEST]))
+        for n in needs
+        for i in range(0, len(n.envs), MAX_ENVS_PER_REQUEST)
+    ]
+
+    def page(job: _Job, offset: int) -> dict[str, Any]:
+        n, group = job
+        path = f"/api/v2/flags/{seg(n.project)}"
+        body: dict[str, Any] = client.get(path, _params(group, offset))
+        if _incomplete(body, group):  # trackEvents missing in summary mode: read the page in full
+            out.warnings.append(
+                f"LaunchDarkly left trackEvents out of a flag list of {n.project}; re-read in full."
+            )
+            body = client.get(path, _params(group, offset, summary=False))
+        _absorb(n, group, body)
+        return {"totalCount": body.get("totalCount"), "next": _next(body)}
+
+    firsts = client.map(lambda job: page(job, 0), jobs)
+    rest = [
+        (i, offset)
+        for i, first in enumerate(firsts)
+        if isinstance(first["totalCount"], int)
+        for offset in range(PAGE_LIMIT, first["totalCount"], PAGE_LIMIT)
+    ]
+    lasts = list(firsts)
+    for (i, _), info in zip(rest, client.map(lambda r: page(jobs[r[0]], r[1]), rest), strict=True):
+        lasts[i] = info  # rest is in offset order within each job
+    for (n, group), info in zip(jobs, lasts, strict=True):
+        href = info["next"]
+        while href:  # more flags than totalCount said (created meanwhile), or no totalCount at all
+            body = client.get(href)
+            _absorb(n, group, body)
+            href = _next(body)
+
+
+def _next(body: dict[str, Any]) -> str | None:
+    href = ((body.get("_links") or {}).get("next") or {}).get("href")
+    return href if isinstance(href, str) and href else None
+
+
+def _incomplete(body: dict[str, Any], group: Sequence[str]) -> bool:
+    for item in body.get("items") or []:
+        envs = item.get("environments") or {}
+        if any(e in envs and not isinstance(envs[e].get("trackEvents"), bool) for e in group):
+            return True
+    return False
+
+
+def _absorb(n: _Needs, group: Sequence[str], body: dict[str, Any]) -> None:
+    for item in body.get("items") or []:
+        key = item.get("key")
+        if not isinstance(key, str):
+            continue
+        with n.lock:
+            n.seen.add(key)
+        if item.get("archived"):
+            continue
+        flag = parse_flag(item, group)
+        if n.wanted(key, flag.tags):
+            n.absorb(flag)
+
+
+# --- single flags -------------------------------------------------------------------------------
+
+
+def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRead) -> None:
+    def one(job: tuple[_Needs, str]) -> tuple[_Needs, str, dict[str, Any] | None]:
+        n, key = job
+        envs = n.envs
+        params = [("env", e) for e in envs] if len(envs) <= MAX_ENVS_PER_REQUEST else None
+        try:
+            return n, key, client.get(f"/api/v2/flags/{seg(n.project)}/{seg(key)}", params)
+        except ApiError as exc:
+            if exc.status == 404:
+                return n, key, None
+            raise
+
+    for n, key, item in client.map(one, singles):
+        if item is None:
+            for env, sel in n.selections:
+                if key in sel.exact_keys:
+                    loc = sel.key_locations.get(key, sel.location)
+                    out.problems.append(
+                        Problem(
+                            loc.file,
+                            loc.line,
+                            f"export.flags.keys of {n.project}/{env}: flag {key!r} does not exist in "
+                            f"project {n.project!r} (check the key, or use a glob if it may not exist yet)",
+                        )
+                    )
+        elif item.get("archived"):
+            out.warnings.append(
+                f"flag {key!r} in {n.project} is archived; ldseg leaves archived flags alone."
+            )
+        else:
+            n.absorb(parse_flag(item, n.envs))
+
+
+def parse_flag(item: dict[str, Any], envs: Iterable[str]) -> LiveFlag:
+    """The parts of a FeatureFlag ldseg plans with, for the environments in ``envs``."""
+    raw_envs = item.get("environments") or {}
+    parsed: dict[str, LiveFlagEnv] = {}
+    for e in envs:
+        cfg = raw_envs.get(e)
+        if isinstance(cfg, dict) and isinstance(cfg.get("trackEvents"), bool):
+            version = cfg.get("version")
+            parsed[e] = LiveFlagEnv(cfg["trackEvents"], version if isinstance(version, int) else None)
+    version = item.get("_version")
+    return LiveFlag(
+        key=str(item["key"]),
+        tags=tuple(t for t in item.get("tags") or () if isinstance(t, str)),
+        version=version if isinstance(version, int) else None,
+        envs=parsed,
+        archived=bool(item.get("archived", False)),
+    )
