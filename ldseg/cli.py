@@ -6,10 +6,12 @@ present (``plan --detailed-exitcode``, ``drift``); 3 apply refused by the safety
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +21,8 @@ from ldseg.applier import Applier, ApplyReport, ChangeResult, Status
 from ldseg.audit import audit_comment
 from ldseg.console import Console, console, want_color
 from ldseg.errors import ConfigError, LdsegError, Problem
+from ldseg.exporter import export_config, variables_note
+from ldseg.ld.account import read_account
 from ldseg.ld.reader import read_live
 from ldseg.model import DesiredState
 from ldseg.plan import Plan
@@ -346,6 +350,62 @@ def _finish(report: ApplyReport) -> int:
         f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
         "Fix the cause and run apply again: it only does what is still missing."
     )
+
+
+@cli.command(name="export")
+@click.option("--project", "projects", multiple=True, metavar="KEY", help="Export this project (repeatable).")
+@click.option(
+    "--env", "envs", multiple=True, metavar="KEY", help="Export only this environment (repeatable)."
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE|DIR",
+    help="Write to FILE, or one file per project into DIR (an existing directory or a path ending in /).",
+)
+@connection_options
+@global_options
+def export_command(
+    projects: tuple[str, ...],
+    envs: tuple[str, ...],
+    output: str | None,
+    base_uri: str | None,
+    use_sandbox: bool,
+    sandbox_state: str | None,
+    quiet: bool,
+    no_color: bool,
+) -> int:
+    """Write the live destinations and export toggles as ldseg.yaml (adopt an existing setup)."""
+    _setup_console(quiet, no_color)
+    per_project = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
+    with _connect(base_uri, use_sandbox, sandbox_state) as conn:
+        with conn.client() as client:
+            acct = read_account(client, projects, envs)
+        result = export_config(
+            acct, include_all=bool(projects), per_project=per_project, source=conn.base_uri
+        )
+    for w in [*acct.warnings, *result.warnings]:
+        console.warn(w)
+    if output is None:
+        for text in result.files.values():
+            console.out(text, nl=False)
+    else:
+        written = _write_files(Path(output), result.files, per_project)
+        console.info("Wrote " + ", ".join(str(p) for p in written) + ".")
+    console.info(variables_note(result.variables))
+    return EXIT_OK
+
+
+def _write_files(target: Path, files: dict[str, str], per_project: bool) -> list[Path]:
+    paths = [target / name for name in files] if per_project else [target]
+    try:
+        if per_project:
+            target.mkdir(parents=True, exist_ok=True)
+        for path, text in zip(paths, files.values(), strict=True):
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LdsegError(f"Cannot write {exc.filename or target}: {exc.strerror or exc}.") from None
+    return paths
 
 
 @cli.command()

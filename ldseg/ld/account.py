@@ -1,0 +1,107 @@
+"""Read a whole account (or some projects and environments of it) for ``ldseg export``.
+
+Adoption has no config to limit the reading, so it reads: the projects (one paginated list, or
+one GET per ``--project``), each project's environments (paginated), the one global destinations
+list, and every flag's per-environment export state through ``ld/flags.py`` (which lists flags
+with up to 3 environments per request). Page sizes stay at LD's documented defaults where the
+maximum is unconfirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ldseg.errors import ApiError, LdsegError
+from ldseg.ld.client import LDClient, seg
+from ldseg.ld.flags import read_flags
+from ldseg.ld.reader import parse_destination
+from ldseg.model import (
+    DesiredState,
+    ExportSpec,
+    FlagSelection,
+    LiveDestination,
+    LiveEnvironment,
+    LiveFlag,
+    Location,
+    Scope,
+    ScopeSpec,
+)
+
+#: LD's documented default page size for projects and environments (their maximum is unconfirmed)
+PAGE_SIZE = 20
+
+
+@dataclass
+class Account:
+    """Live state of the projects and environments being exported."""
+
+    projects: list[str] = field(default_factory=list)
+    environments: dict[Scope, LiveEnvironment] = field(default_factory=dict)
+    destinations: dict[Scope, list[LiveDestination]] = field(default_factory=dict)
+    flags: dict[str, dict[str, LiveFlag]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[str] = ()) -> Account:
+    acct = Account(projects=sorted(set(projects)) or _list_projects(client))
+    if projects:
+        client.map(lambda p: _require_project(client, p), acct.projects)
+    for p, found in zip(
+        acct.projects, client.map(lambda p: _list_environments(client, p), acct.projects), strict=True
+    ):
+        for env in found:
+            if not envs or env.key in envs:
+                acct.environments[(p, env.key)] = env
+    missing = sorted(set(envs) - {e for _, e in acct.environments})
+    if missing:
+        raise LdsegError(
+            f"No environment {', '.join(map(repr, missing))} in the project(s) exported "
+            f"({', '.join(acct.projects)}). Check --env."
+        )
+    scopes = sorted(acct.environments)
+    items = client.get("/api/v2/destinations").get("items") or []
+    for item in items:
+        d = parse_destination(item)
+        if d is not None and (d.project, d.environment) in acct.environments:
+            acct.destinations.setdefault((d.project, d.environment), []).append(d)
+    unplaced = sum(1 for i in items if parse_destination(i) is None)
+    if unplaced:
+        acct.warnings.append(f"{unplaced} destination(s) have no _links.self.href and were not exported.")
+    read = read_flags(client, _everything(scopes), scopes)
+    acct.flags = read.flags
+    acct.warnings.extend(read.warnings)
+    return acct
+
+
+def _everything(scopes: list[Scope]) -> DesiredState:
+    """A desired state whose only purpose is to make ``read_flags`` read every flag of ``scopes``."""
+    nowhere = Location("<export>", 0)
+    every = ExportSpec(nowhere, flags=FlagSelection(others="off", location=nowhere))
+    return DesiredState({s: ScopeSpec(s[0], s[1], nowhere, export=every) for s in scopes})
+
+
+def _list_projects(client: LDClient) -> list[str]:
+    keys = [str(p["key"]) for p in client.paginate("/api/v2/projects", [("limit", PAGE_SIZE)])]
+    return sorted(set(keys))
+
+
+def _require_project(client: LDClient, project: str) -> None:
+    try:
+        client.get(f"/api/v2/projects/{seg(project)}")
+    except ApiError as exc:
+        if exc.status == 404:
+            raise LdsegError(
+                f"Project {project!r} does not exist in LaunchDarkly. Check --project."
+            ) from None
+        raise
+
+
+def _list_environments(client: LDClient, project: str) -> list[LiveEnvironment]:
+    path = f"/api/v2/projects/{seg(project)}/environments"
+    return [
+        LiveEnvironment(
+            project, str(e["key"]), str(e.get("name", e["key"])), bool(e.get("defaultTrackEvents"))
+        )
+        for e in client.paginate(path, [("limit", PAGE_SIZE)])
+    ]
