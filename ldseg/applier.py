@@ -65,7 +65,7 @@ class Applier:
     on_result: OnResult | None = None
     #: set to stop starting new writes (in-flight ones finish)
     stop: threading.Event = field(default_factory=threading.Event)
-    _report: ApplyReport = field(default_factory=ApplyReport)
+    report: ApplyReport = field(default_factory=ApplyReport)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply(self, plan: Plan) -> ApplyReport:
@@ -82,7 +82,7 @@ class Applier:
                 reason = "the new destination was not created, so the old one is kept"
                 self._record(ChangeResult(c, Status.SKIPPED, reason, step="delete"))
         self._run([[c] for c in ready], self._delete, "delete")
-        return self._report
+        return self.report
 
     # --- phases ----------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class Applier:
 
     def _record(self, result: ChangeResult) -> None:
         with self._lock:
-            self._report.results.append(result)
+            self.report.results.append(result)
         if self.on_result is not None:
             self.on_result(result)
 

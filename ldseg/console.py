@@ -48,6 +48,9 @@ class Console:
                 click.echo(self.clean(text), err=True, color=self.color)
 
     def warn(self, text: str) -> None:
+        """A warning, on stderr; hidden by --quiet."""
+        if self.quiet:
+            return
         with self._lock:
             prefix = click.style("Warning:", fg="yellow", bold=True) if self.color else "Warning:"
             click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)

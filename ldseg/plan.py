@@ -52,6 +52,17 @@ class FieldDiff:
             out["op"] = self.op
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FieldDiff:
+        return cls(
+            path=str(data["path"]),
+            before=data.get("before"),
+            after=data.get("after"),
+            sensitive=bool(data.get("sensitive", False)),
+            reason=data.get("reason"),
+            op=data.get("op"),
+        )
+
 
 @dataclass(frozen=True)
 class Change:
@@ -85,6 +96,22 @@ class Change:
         if self.guard is not None:
             out["guard"] = dict(self.guard)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        """Inverse of ``to_dict``; raises KeyError/ValueError on malformed input."""
+        address = Address.parse(str(data["address"]))
+        if address.type != data.get("type", address.type):
+            raise ValueError(f"type {data.get('type')!r} does not match address {address}")
+        return cls(
+            address=address,
+            action=Action(data["action"]),
+            diffs=tuple(FieldDiff.from_dict(d) for d in data.get("diff", [])),
+            kind=data.get("kind"),
+            old_kind=data.get("old_kind"),
+            live_id=data.get("live_id"),
+            guard=data.get("guard"),
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +155,8 @@ class Summary:
 class Plan:
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = field(default=())
+    #: planned with --target/--project/--env: the rest of the config was not compared
+    partial: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))

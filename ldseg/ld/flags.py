@@ -37,6 +37,8 @@ class FlagRead:
     flags: dict[str, dict[str, LiveFlag]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: (project, key) of exact keys that do not exist
+    missing: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -183,6 +185,7 @@ def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRe
 
     for n, key, item in client.map(one, singles):
         if item is None:
+            out.missing.add((n.project, key))
             for env, sel in n.selections:
                 if key in sel.exact_keys:
                     loc = sel.key_locations.get(key, sel.location)

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ldseg.errors import ApiError, ConfigError, Problem
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.flags import read_flags
-from ldseg.model import DesiredState, LiveDestination, LiveEnvironment, LiveState, Scope
+from ldseg.model import (
+    RESOURCE_TYPES,
+    DesiredState,
+    LiveDestination,
+    LiveEnvironment,
+    LiveState,
+    ResourceType,
+    Scope,
+)
 
 _SELF_HREF = re.compile(r"/api/v2/destinations/([^/]+)/([^/]+)/([^/?#]+)")
 
@@ -30,18 +38,24 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_live(client: LDClient, desired: DesiredState, scopes: Iterable[Scope]) -> ReadResult:
-    """Read environments and destinations for ``scopes`` (a subset of the desired scopes)."""
+def read_live(
+    client: LDClient,
+    desired: DesiredState,
+    scopes: Iterable[Scope],
+    types: Collection[ResourceType] = RESOURCE_TYPES,
+) -> ReadResult:
+    """Read what planning ``scopes`` (a subset of the desired scopes) needs; ``types`` leaves out
+    destinations or flags when a scoped plan does not target them."""
     wanted = sorted(set(scopes))
     warnings: list[str] = []
     environments = _read_environments(client, desired, wanted)
     destinations: dict[Scope, list[LiveDestination]] = {s: [] for s in wanted}
-    if any(desired.scopes[s].destinations is not None for s in wanted):
+    if "destination" in types and any(desired.scopes[s].destinations is not None for s in wanted):
         for item in _list_destinations(client, warnings):
             scope = (item.project, item.environment)
             if scope in destinations:
                 destinations[scope].append(item)
-    flags = read_flags(client, desired, wanted)
+    flags = read_flags(client, desired, wanted if "flag" in types else [])
     if flags.problems:
         raise ConfigError(flags.problems)
     warnings.extend(flags.warnings)

@@ -7,14 +7,13 @@ written but whose variable is unset) are collected and raised together as one Co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ldseg.errors import ConfigError
-from ldseg.model import DesiredState, LiveState, Scope
+from ldseg.model import DesiredState, LiveState
 from ldseg.plan import Plan
 from ldseg.planner.context import Context, PlanOptions
 from ldseg.planner.destinations import plan_destinations
 from ldseg.planner.exports import plan_exports
+from ldseg.scoping import Scoping
 
 __all__ = ["PlanOptions", "make_plan"]
 
@@ -22,17 +21,20 @@ __all__ = ["PlanOptions", "make_plan"]
 def make_plan(
     desired: DesiredState,
     live: LiveState,
-    scopes: Iterable[Scope] | None = None,
+    scoping: Scoping | None = None,
     options: PlanOptions | None = None,
 ) -> Plan:
-    """Plan every scope in ``scopes`` (default: all declared scopes)."""
+    """Plan every declared scope, or only what ``scoping`` selects (a partial plan)."""
+    scoping = scoping or Scoping()
     ctx = Context(options or PlanOptions())
-    for key in sorted(desired.scopes if scopes is None else scopes):
+    for key in scoping.scopes(desired):
         spec = desired.scopes[key]
-        if spec.destinations is not None:
+        if spec.destinations is not None and scoping.reads("destination"):
             plan_destinations(spec, live.destinations.get(key, ()), ctx)
         if spec.export is not None:
             plan_exports(spec, live, ctx)
     if ctx.problems:
         raise ConfigError(ctx.problems)
-    return Plan(tuple(ctx.changes), tuple(ctx.warnings))
+    changes = tuple(c for c in ctx.changes if scoping.matches(c.address))
+    warnings = ([scoping.warning()] if scoping.active else []) + ctx.warnings
+    return Plan(changes, tuple(warnings), partial=scoping.active)

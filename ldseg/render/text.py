@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import click
 
@@ -14,11 +14,12 @@ _COLORS = {"+": "green", "~": "yellow", "-": "red", "±": "magenta"}
 Styler = Callable[[str, str], str]
 
 
-def _styler(color: bool) -> Styler:
-    def style(symbol: str, text: str) -> str:
-        return click.style(text, fg=_COLORS.get(symbol)) if color else text
+def _plain(symbol: str, text: str) -> str:
+    return text
 
-    return style
+
+def _colored(symbol: str, text: str) -> str:
+    return click.style(text, fg=_COLORS.get(symbol))
 
 
 def render_plan(plan: Plan, *, color: bool = False) -> str:
@@ -26,19 +27,31 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     summary = plan.summary().line()
     if plan.empty:
         return summary + "\n"
-    style = _styler(color)
     out = ["ldseg will perform the following actions:", ""]
     for group in group_changes(plan.changes):
-        if group[0].address.type == "flag":
-            out.extend(_flag_block(group, style))
-        else:
-            out.extend(_change_block(group[0], style))
+        out.extend(render_group(group, _colored if color else _plain))
         out.append("")
     out.append(click.style(summary, bold=True) if color else summary)
     return "\n".join(out) + "\n"
 
 
-def _flag_block(changes: list[Change], style: Styler) -> list[str]:
+def render_groups(groups: Sequence[Sequence[Change]]) -> list[str]:
+    """Plain lines for several groups (see ``common.group_changes``), a blank line between them."""
+    lines: list[str] = []
+    for i, group in enumerate(groups):
+        if i:
+            lines.append("")
+        lines.extend(render_group(group))
+    return lines
+
+
+def render_group(group: Sequence[Change], style: Styler = _plain) -> list[str]:
+    if group[0].address.type == "flag":
+        return _flag_block(group, style)
+    return _change_block(group[0], style)
+
+
+def _flag_block(changes: Sequence[Change], style: Styler) -> list[str]:
     """Flag exports of one scope, one key per line: ``+ key`` export on, ``- key`` export off."""
     scope = "/".join(changes[0].address.scope)
     on = sum(1 for c in changes if c.diffs[0].after)

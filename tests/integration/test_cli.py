@@ -81,7 +81,7 @@ def test_apply_without_terminal_needs_auto_approve(ldseg: Runner) -> None:
 
 
 def test_apply_interactive_confirmation(ldseg: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ldseg.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("ldseg.cli.planning._stdin_is_terminal", lambda: True)
     cfg = ldseg.config(ONE)
     result = ldseg("apply", "-c", cfg, input="no\n")
     assert result.exit_code == 1
@@ -201,3 +201,20 @@ def test_debug_shows_the_traceback(ldseg: Runner) -> None:
     result = ldseg("plan", "--debug", "-c", ldseg.config(ONE), env={"LD_ACCESS_TOKEN": "api-wrong"})
     assert result.exit_code == 1
     assert "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", ["validate", "plan", "apply", "show", "drift", "export", "schema", "sandbox"]
+)
+def test_every_command_exits_1_on_a_usage_error(ldseg: Runner, command: str) -> None:
+    result = ldseg(command, "--no-such-option")
+    assert result.exit_code == 1
+    assert "No such option" in result.stderr and "--no-such-option" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "export"])
+def test_every_reading_command_exits_1_on_a_rejected_token(ldseg: Runner, command: str) -> None:
+    args = [command] if command == "export" else [command, "-c", ldseg.config(ONE)]
+    result = ldseg(*args, env={"LD_ACCESS_TOKEN": "api-wrong"})
+    assert result.exit_code == 1
+    assert "rejected the access token" in result.stderr

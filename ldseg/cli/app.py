@@ -1,0 +1,79 @@
+"""The click group and its error handling (commands register themselves on ``cli``)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ldseg import __version__
+from ldseg.cli.options import EXIT_ERROR, EXIT_OK, flags
+from ldseg.console import console
+from ldseg.errors import LdsegError
+
+
+class LdsegGroup(click.Group):
+    """A click group whose usage errors exit 1 (only "changes present" may exit 2)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        extra.pop("standalone_mode", None)
+        sys.exit(_run(self, _rewrite_sandbox(argv), prog_name or "ldseg", extra))
+
+
+def _run(group: click.Group, argv: list[str], prog_name: str, extra: dict[str, Any]) -> int:
+    flags.debug = False
+    console.reset()
+    try:
+        rv = click.Group.main(group, argv, prog_name, standalone_mode=False, **extra)
+    except click.ClickException as exc:  # usage errors included: exit 1, never 2
+        exc.show()
+        return EXIT_ERROR
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_ERROR
+    except LdsegError as exc:
+        if flags.debug:
+            click.echo(console.clean(traceback.format_exc()), err=True)
+        console.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the traceback behind --debug
+        if flags.debug:
+            click.echo(console.clean(traceback.format_exc()), err=True)
+        console.error(
+            f"ldseg hit an unexpected internal error ({type(exc).__name__}: {exc}). "
+            "Run again with --debug for the traceback and report it."
+        )
+        return EXIT_ERROR
+    return rv if isinstance(rv, int) else EXIT_OK
+
+
+def _rewrite_sandbox(argv: list[str]) -> list[str]:
+    """``--sandbox=STATE`` -> ``--sandbox --sandbox-state STATE``: the optional value only binds
+    with ``=``, so ``apply --sandbox plan.json`` keeps plan.json as the positional argument."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return out + argv[i:]
+        if arg.startswith("--sandbox="):
+            out += ["--sandbox", "--sandbox-state", arg.split("=", 1)[1]]
+        else:
+            out.append(arg)
+    return out
+
+
+@click.group(cls=LdsegGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ldseg")
+def cli() -> None:
+    """Declare LaunchDarkly Data Export destinations and export toggles in YAML; plan and apply.
+
+    \b
+    Exit codes: 0 success or no changes; 1 error; 2 changes present
+    (plan --detailed-exitcode, drift); 3 apply refused by the safety rails.
+    """

@@ -1,0 +1,39 @@
+"""``ldseg validate`` and ``ldseg schema``: the config, offline."""
+
+from __future__ import annotations
+
+from ldseg import config
+from ldseg.cli.app import cli
+from ldseg.cli.options import EXIT_OK, config_option, count, global_options
+from ldseg.console import console
+from ldseg.errors import ConfigError
+from ldseg.resources import schema_path
+
+
+@cli.command()
+@config_option
+@global_options
+def validate(config_paths: tuple[str, ...]) -> int:
+    """Check the config offline: every problem at once, with file:line. Needs no token or secrets."""
+    result = config.load(config_paths, offline=True)
+    for p in result.warnings:
+        console.warn(str(p).replace(": warning: ", ": ", 1))
+    if result.errors or result.desired is None:
+        raise ConfigError(result.errors)
+    scopes = result.desired.scopes.values()
+    counts = [
+        count(len(result.desired.files), "file"),
+        count(len(scopes), "environment"),
+        count(sum(len(s.destinations or {}) for s in scopes), "destination"),
+        count(sum(1 for s in scopes if s.export), "export block"),
+    ]
+    console.out(f"The configuration is valid: {', '.join(counts)}.")
+    return EXIT_OK
+
+
+@cli.command()
+@global_options
+def schema() -> int:
+    """Print the config JSON Schema (for editors and CI linters)."""
+    console.out(schema_path("ldseg.schema.json").read_text(encoding="utf-8"), nl=False)
+    return EXIT_OK

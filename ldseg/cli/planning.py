@@ -1,0 +1,211 @@
+"""``ldseg plan``, ``apply``, ``show`` and ``drift``: one plan, read and rendered four ways."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from ldseg.applier import ApplyReport, ChangeResult, Status
+from ldseg.audit import audit_comment
+from ldseg.cli.app import cli
+from ldseg.cli.options import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    config_option,
+    connection_options,
+    format_option,
+    global_options,
+    open_connection,
+    scoping,
+    scoping_options,
+)
+from ldseg.console import console
+from ldseg.errors import LdsegError
+from ldseg.plan import Plan
+from ldseg.planfile import build_document, dumps
+from ldseg.render.drift import drift_document, render_drift_markdown, render_drift_text
+from ldseg.render.markdown import render_markdown
+from ldseg.render.report import flag_lines, result_line, totals_line
+from ldseg.render.text import render_plan
+from ldseg.workflow import apply_plan, check_saved_plan, load_desired, load_saved_plan, read_and_plan
+
+detailed_option = click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error)."
+)
+rotate_option = click.option(
+    "--rotate-secrets", is_flag=True, help="Re-send every declared secret (LaunchDarkly cannot show them)."
+)
+
+
+def _emit(plan: Plan, output_format: str, files: Sequence[str], doc: dict[str, object] | None) -> None:
+    if output_format == "json":
+        assert doc is not None
+        console.out(dumps(doc), nl=False)
+    elif output_format == "markdown":
+        console.out(render_markdown(plan, files), nl=False)
+    else:
+        console.out(render_plan(plan, color=console.color), nl=False)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--out", "out_path", metavar="FILE", help="Save the plan, to apply exactly it with `ldseg apply FILE`."
+)
+@format_option
+@detailed_option
+@rotate_option
+@scoping_options
+@connection_options
+@global_options
+def plan(
+    config_paths: tuple[str, ...],
+    out_path: str | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    rotate_secrets: bool,
+) -> int:
+    """Show what apply would change in LaunchDarkly."""
+    desired = load_desired(config_paths)
+    with open_connection() as conn:
+        sc = scoping()
+        the_plan = read_and_plan(conn, desired, scoping=sc, rotate_secrets=rotate_secrets)
+        doc = build_document(the_plan, desired, base_uri=conn.base_uri, scoping=sc.to_dict())
+    if out_path:
+        try:
+            Path(out_path).write_text(dumps(doc), encoding="utf-8")
+        except OSError as exc:
+            raise LdsegError(f"Cannot write the plan to {out_path}: {exc.strerror or exc}.") from None
+        console.info(f"Saved the plan to {out_path}; `ldseg apply {out_path}` applies exactly it.")
+    _emit(the_plan, output_format, desired.files, doc)
+    return EXIT_CHANGES if detailed_exitcode and not the_plan.empty else EXIT_OK
+
+
+@cli.command()
+@click.argument("planfile", required=False)
+@config_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent requests."
+)
+@click.option(
+    "--comment",
+    metavar="TEXT",
+    help="Audit-log comment (also LDSEG_COMMENT, settings.comment; default: ldseg version + git commit).",
+)
+@rotate_option
+@scoping_options
+@connection_options
+@global_options
+def apply(
+    planfile: str | None,
+    config_paths: tuple[str, ...],
+    auto_approve: bool,
+    parallelism: int,
+    comment: str | None,
+    rotate_secrets: bool,
+) -> int:
+    """Apply the changes: plan, confirm and apply; or apply a saved PLANFILE exactly as reviewed."""
+    saved = load_saved_plan(planfile) if planfile else None
+    if saved is not None and (scoping().active or rotate_secrets):
+        raise LdsegError(
+            "A saved plan is applied exactly as planned: --target, --project, --env and --rotate-secrets "
+            "belong to `ldseg plan --out`."
+        )
+    desired = load_desired(config_paths or (saved.files if saved else ()))
+    with open_connection() as conn:
+        if saved is not None:
+            the_plan = saved.plan
+            if not the_plan.empty:
+                check_saved_plan(saved, desired, conn, parallelism)
+            console.out(render_plan(the_plan, color=console.color), nl=False)
+            if the_plan.empty:
+                return EXIT_OK
+        else:
+            the_plan = read_and_plan(
+                conn, desired, scoping=scoping(), rotate_secrets=rotate_secrets, parallelism=parallelism
+            )
+            console.out(render_plan(the_plan, color=console.color), nl=False)
+            if the_plan.empty:
+                return EXIT_OK
+            _confirm(auto_approve)
+        console.out("")
+        note = audit_comment(comment, desired.settings.comment)
+        report = apply_plan(
+            conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=_print_result
+        )
+    return _finish(report)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not _stdin_is_terminal():
+        raise LdsegError(
+            "apply needs a confirmation, and there is no terminal to ask on. Review the plan above and "
+            "run again with --auto-approve, or save it with `plan --out` and apply the file "
+            "(nothing was changed)."
+        )
+    answer = click.prompt(
+        "\nDo you want to apply these changes? Only 'yes' will be accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise LdsegError("Apply cancelled; nothing was changed.")
+
+
+def _print_result(result: ChangeResult) -> None:
+    line = result_line(result)
+    if line is not None:
+        console.out(line)
+
+
+def _finish(report: ApplyReport) -> int:
+    for line in flag_lines(report):
+        console.out(line)
+    console.out("\n" + totals_line(report))
+    if report.ok:
+        return EXIT_OK
+    failed, skipped = report.count(Status.FAILED), report.count(Status.SKIPPED)
+    raise LdsegError(
+        f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
+        "Fix the cause and run apply again: it only does what is still missing."
+    )
+
+
+@cli.command()
+@click.argument("planfile")
+@format_option
+@global_options
+def show(planfile: str, output_format: str) -> int:
+    """Render a saved plan (offline)."""
+    saved = load_saved_plan(planfile)
+    _emit(saved.plan, output_format, saved.files, saved.doc)
+    return EXIT_OK
+
+
+@cli.command()
+@config_option
+@format_option
+@scoping_options
+@connection_options
+@global_options
+def drift(config_paths: tuple[str, ...], output_format: str) -> int:
+    """Report what was changed in LaunchDarkly outside ldseg (exit 2 when anything was)."""
+    desired = load_desired(config_paths)
+    with open_connection() as conn:
+        the_plan = read_and_plan(conn, desired, scoping=scoping())
+        base_uri = conn.base_uri
+    if output_format == "json":
+        console.out(dumps(drift_document(the_plan, desired.files, base_uri)), nl=False)
+    elif output_format == "markdown":
+        console.out(render_drift_markdown(the_plan, desired.files), nl=False)
+    else:
+        console.out(render_drift_text(the_plan), nl=False)
+    return EXIT_CHANGES if the_plan.changes else EXIT_OK

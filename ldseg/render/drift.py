@@ -1,0 +1,102 @@
+"""Drift: the plan read the other way round. Each planned change means LaunchDarkly no longer
+matches the config, so it is reported as "changed outside ldseg", with what LaunchDarkly has and
+what the config says."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ldseg import __version__
+from ldseg.plan import Action, Change, Plan
+from ldseg.render.common import fmt
+from ldseg.render.markdown import files_label, to_diff_markers
+from ldseg.secrets import SENSITIVE
+
+
+def describe(change: Change) -> str:
+    a = change.address
+    if change.action is Action.CREATE:
+        return f"{a} is in the config but missing in LaunchDarkly (deleted outside ldseg, or never applied)"
+    if change.action is Action.DELETE:
+        return f"{a} exists in LaunchDarkly but not in the config (created outside ldseg)"
+    if change.action is Action.REPLACE:
+        has, says = change.old_kind, change.kind
+        return f"{a} changed kind outside ldseg: LaunchDarkly has {has}, the config says {says}"
+    return f"{a} changed outside ldseg"
+
+
+def field_lines(change: Change) -> list[str]:
+    if change.action is not Action.UPDATE:
+        return []
+    out = []
+    for d in change.diffs:
+        if d.sensitive:
+            out.append(f"{d.path}: {SENSITIVE} ({d.reason})" if d.reason else f"{d.path}: {SENSITIVE}")
+        else:
+            live = "absent" if d.before is None else fmt(d.before)
+            wanted = "absent" if d.after is None else fmt(d.after)
+            out.append(f"{d.path}: LaunchDarkly has {live}, the config says {wanted}")
+    return out
+
+
+def _headline(plan: Plan) -> str:
+    n = len(plan.changes)
+    if n == 0:
+        return "No drift: LaunchDarkly matches the configuration."
+    return (
+        f"Drift: {n} difference{'s' if n != 1 else ''} changed outside ldseg. `ldseg apply` would undo them."
+    )
+
+
+def render_drift_text(plan: Plan) -> str:
+    lines = [_headline(plan)]
+    if plan.changes:
+        lines.append("")
+    for c in plan.changes:
+        lines.append(f"  ! {describe(c)}")
+        lines.extend(f"      {line}" for line in field_lines(c))
+    return "\n".join(lines) + "\n"
+
+
+def render_drift_markdown(plan: Plan, files: Sequence[str]) -> str:
+    text = f"### ldseg drift for {files_label(files)}\n\n**{_headline(plan)}**\n"
+    if not plan.changes:
+        return text
+    body = render_drift_text(plan).splitlines()[2:]
+    return (
+        text
+        + "\n<details><summary>Show the differences</summary>\n\n```diff\n"
+        + "\n".join(to_diff_markers(line) for line in body)
+        + "\n```\n\n</details>\n"
+    )
+
+
+def drift_document(plan: Plan, files: Sequence[str], base_uri: str) -> dict[str, Any]:
+    """For alerting: one item per difference, with what LaunchDarkly has and what the config says."""
+    return {
+        "format_version": 1,
+        "ldseg_version": __version__,
+        "kind": "drift",
+        "base_uri": base_uri,
+        "config_files": list(files),
+        "drift": bool(plan.changes),
+        "count": len(plan.changes),
+        "partial": plan.partial,
+        "items": [
+            {
+                "address": str(c.address),
+                "type": c.address.type,
+                "description": describe(c),
+                "fix": c.action.value,
+                "fields": [
+                    {"path": d.path, "launchdarkly": d.before, "config": d.after}
+                    | ({"sensitive": True, "launchdarkly": None, "config": None} if d.sensitive else {})
+                    for d in c.diffs
+                ]
+                if c.action is Action.UPDATE
+                else [],
+            }
+            for c in plan.changes
+        ],
+    }

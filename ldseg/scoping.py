@@ -1,0 +1,84 @@
+"""``--target ADDR`` (repeatable, globs), ``--project``, ``--env``: plan and apply part of the config.
+
+Scoping limits what is read (only matching scopes, and only the resource types targeted), what is
+planned and what is applied. A scoped plan is *partial*: the rest of the config was not compared,
+and the plan says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ldseg.errors import LdsegError
+from ldseg.model import RESOURCE_TYPES, Address, DesiredState, ResourceType, Scope, glob_match
+
+
+@dataclass(frozen=True)
+class Scoping:
+    targets: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    envs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for t in self.targets:
+            kind, sep, rest = t.partition(":")
+            if not sep or kind not in RESOURCE_TYPES or not rest:
+                raise LdsegError(
+                    f"--target {t!r} is not an address: use destination:<project>/<env>/<name>, "
+                    "environment:<project>/<env> or flag:<project>/<env>/<key> "
+                    "(globs allowed after the colon)."
+                )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.targets or self.projects or self.envs)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            k: list(v)
+            for k, v in (("targets", self.targets), ("projects", self.projects), ("envs", self.envs))
+            if v
+        }
+
+    def scopes(self, desired: DesiredState) -> list[Scope]:
+        """The declared scopes this scoping can touch."""
+        return [s for s in sorted(desired.scopes) if self._scope_ok(s)]
+
+    def reads(self, type_: ResourceType) -> bool:
+        """Does anything targeted have this resource type?"""
+        return not self.targets or any(t.partition(":")[0] == type_ for t in self.targets)
+
+    def matches(self, address: Address) -> bool:
+        if not self._scope_filters_ok(address.scope):
+            return False
+        return not self.targets or any(glob_match(t, str(address)) for t in self.targets)
+
+    def unmatched_targets(self, desired: DesiredState) -> list[str]:
+        return [t for t in self.targets if not any(_target_may_touch(t, s) for s in desired.scopes)]
+
+    def _scope_filters_ok(self, scope: Scope) -> bool:
+        return (not self.projects or scope[0] in self.projects) and (not self.envs or scope[1] in self.envs)
+
+    def _scope_ok(self, scope: Scope) -> bool:
+        if not self._scope_filters_ok(scope):
+            return False
+        return not self.targets or any(_target_may_touch(t, scope) for t in self.targets)
+
+    def warning(self) -> str:
+        options = (("--target", self.targets), ("--project", self.projects), ("--env", self.envs))
+        parts = [f"{flag} {' '.join(values)}" for flag, values in options if values]
+        return (
+            f"This plan is partial ({'; '.join(parts)}): only matching resources were read and planned; the "
+            "rest of the configuration was not compared with LaunchDarkly."
+        )
+
+
+def _target_may_touch(target: str, scope: Scope) -> bool:
+    """Could ``target`` match an address in ``scope``? Errs on the side of yes: a ``*`` in the
+    project part may span the slashes, so it constrains nothing."""
+    segments = target.partition(":")[2].split("/")
+    if "*" in segments[0]:
+        return True
+    if not glob_match(segments[0], scope[0]):
+        return False
+    return len(segments) < 2 or glob_match(segments[1], scope[1])

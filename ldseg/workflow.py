@@ -1,0 +1,107 @@
+"""The steps the commands share: load the config, read LaunchDarkly and plan, check a saved plan,
+apply. Kept out of the CLI so that each command reads as its steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ldseg import config, kinds
+from ldseg.applier import Applier, ApplyReport, OnResult
+from ldseg.console import console
+from ldseg.errors import LdsegError, StalePlanError
+from ldseg.ld.reader import read_live
+from ldseg.model import RESOURCE_TYPES, DesiredState
+from ldseg.plan import Plan
+from ldseg.planfile import SavedPlan, config_differences, load_document
+from ldseg.planner import PlanOptions, make_plan
+from ldseg.progress import Progress
+from ldseg.runtime import Connection
+from ldseg.scoping import Scoping
+from ldseg.staleness import stale_objects
+
+
+def load_desired(paths: Sequence[str]) -> DesiredState:
+    """Load the config (raising ConfigError), register its secrets for redaction, show warnings."""
+    desired, warnings = config.load_or_raise(paths)
+    for scope in desired.scopes.values():
+        for dest in (scope.destinations or {}).values():
+            for f, v in dest.config.items():
+                if kinds.kind(dest.kind).is_secret(f) and isinstance(v, str):
+                    console.register_secret(v)
+    for p in warnings:
+        console.warn(str(p).replace(": warning: ", ": ", 1))
+    return desired
+
+
+def read_and_plan(
+    conn: Connection,
+    desired: DesiredState,
+    *,
+    scoping: Scoping | None = None,
+    rotate_secrets: bool = False,
+    parallelism: int = 8,
+) -> Plan:
+    scoping = scoping or Scoping()
+    for t in scoping.unmatched_targets(desired):
+        console.warn(f"--target {t} matches nothing in the configuration.")
+    types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
+    with conn.client(parallelism) as client:
+        progress = Progress(
+            "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
+        )
+        with progress:
+            result = read_live(client, desired, scoping.scopes(desired), types)
+    for w in result.warnings:
+        console.warn(w)
+    plan = make_plan(desired, result.live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
+    for w in plan.warnings:
+        console.warn(w)
+    return plan
+
+
+def load_saved_plan(path: str) -> SavedPlan:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LdsegError(f"No plan file {path!r}.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LdsegError(f"Cannot read the plan file {path!r}: {exc}.") from None
+    return load_document(text, path)
+
+
+def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, parallelism: int) -> None:
+    """Refuse (StalePlanError, nothing changed) a plan whose config, secrets, account or guarded
+    remote objects changed since it was made."""
+    reasons = config_differences(saved, desired)
+    planned_uri = saved.doc["base_uri"]
+    if planned_uri != conn.base_uri and conn.sandbox is None:
+        reasons.append(f"the plan was made against {planned_uri}, not {conn.base_uri}")
+    if not reasons:
+        with conn.client(parallelism) as client:
+            reasons = [f"{line}" for line in stale_objects(client, saved.plan)]
+    if reasons:
+        listing = "\n".join(f"  - {r}" for r in reasons)
+        raise StalePlanError(
+            f"The saved plan is stale; nothing was changed:\n{listing}\nRun `ldseg plan --out` again and "
+            "review the new plan."
+        )
+
+
+def apply_plan(
+    conn: Connection,
+    desired: DesiredState,
+    plan: Plan,
+    *,
+    comment: str,
+    parallelism: int,
+    on_result: OnResult,
+) -> ApplyReport:
+    with conn.client(parallelism) as client:
+        applier = Applier(client, desired, comment, parallelism=parallelism, on_result=on_result)
+        total = len(plan.changes)
+        progress = Progress(
+            "Applying", lambda: f"{len(applier.report.results)}/{total} changes", enabled=not console.quiet
+        )
+        with progress:
+            return applier.apply(plan)

@@ -1,0 +1,261 @@
+"""Saved plans, output formats, drift and scoping, as pipelines use them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from ldseg.resources import load_schema
+from tests.helpers import CANARY_WRITE_KEY
+from tests.integration.conftest import CANARY_STAGING_KEY, Runner
+
+CONFIG = """
+version: 1
+projects:
+  web:
+    environments:
+      production:
+        destinations:
+          segment-main:
+            kind: segment
+            config: {writeKey: "${SEGMENT_WRITE_KEY}", userIDContextKind: user}
+        export:
+          flags: {tags: [analytics]}
+      staging:
+        destinations:
+          pubsub:
+            kind: google-pubsub
+            config: {project: p, topic: t}
+"""
+
+
+@pytest.fixture
+def seed(seed: dict[str, Any]) -> dict[str, Any]:
+    seed["projects"]["web"]["flags"] = {
+        "checkout-v2": {"tags": ["analytics"]},
+        "search": {"tags": ["analytics"]},
+        "other": {},
+    }
+    seed["destinations"] = [
+        {
+            "project": "web",
+            "environment": "production",
+            "name": "segment-main",
+            "kind": "segment",
+            "on": False,
+            "config": {"writeKey": CANARY_WRITE_KEY, "userIDContextKind": "user"},
+        },
+        {
+            "project": "web",
+            "environment": "staging",
+            "name": "old",
+            "kind": "kinesis",
+            "on": True,
+            "config": {"region": "r", "roleArn": "a", "streamName": "s"},
+        },
+    ]
+    return seed
+
+
+def writes(ldseg: Runner) -> list[dict[str, Any]]:
+    return [r for r in ldseg.sandbox.requests() if r["method"] != "GET"]
+
+
+def saved_plan(ldseg: Runner, name: str = "plan.json") -> tuple[str, dict[str, Any]]:
+    path = str(ldseg.tmp_path / name)
+    result = ldseg("plan", "-c", ldseg.config(CONFIG), "--out", path)
+    assert result.exit_code == 0, result.output
+    return path, json.loads(Path(path).read_text())
+
+
+def test_saved_plan_document(ldseg: Runner) -> None:
+    path, doc = saved_plan(ldseg)
+    jsonschema.validate(doc, load_schema("plan.schema.json"))
+    assert doc["format_version"] == 1
+    assert doc["summary"]["line"].startswith("Plan: 1 to add, 1 to change, 1 to destroy; flags: 2 to export")
+    assert [c["address"] for c in doc["changes"]] == [
+        "destination:web/production/segment-main",
+        "destination:web/staging/old",
+        "destination:web/staging/pubsub",
+        "flag:web/production/checkout-v2",
+        "flag:web/production/search",
+    ]
+    update = doc["changes"][0]
+    assert update["guard"]["version"] == 1 and update["guard"]["fingerprint"].startswith("sha256:")
+    assert doc["changes"][3]["guard"] == {"_version": 1, "version": 1}
+    (fp,) = doc["secrets"]["fingerprints"].values()
+    assert fp.startswith("hmac-sha256:")
+    text = Path(path).read_text()
+    assert CANARY_WRITE_KEY not in text and CANARY_WRITE_KEY[:12] not in text
+    # show renders it like plan; --format json prints the document itself
+    shown = ldseg("show", path)
+    assert shown.exit_code == 0
+    assert shown.stdout == ldseg("plan", "-c", ldseg.config(CONFIG)).stdout
+    assert json.loads(ldseg("show", path, "--format", "json").stdout) == doc
+
+
+def test_format_json_is_the_saved_plan_document(ldseg: Runner) -> None:
+    path = str(ldseg.tmp_path / "p.json")
+    result = ldseg("plan", "-c", ldseg.config(CONFIG), "--out", path, "--format", "json")
+    assert json.loads(result.stdout) == json.loads(Path(path).read_text())
+
+
+def test_apply_saved_plan_then_it_is_stale(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    applied = ldseg("apply", path)  # a saved plan needs no confirmation: it was reviewed
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete!" in applied.stdout
+    assert ldseg("plan", "-c", ldseg.config(CONFIG), "--detailed-exitcode").exit_code == 0
+    ldseg.sandbox.clear_requests()
+    again = ldseg("apply", path)
+    assert again.exit_code == 1
+    assert "The saved plan is stale; nothing was changed:" in again.stderr
+    for address in (
+        "destination:web/production/segment-main",
+        "destination:web/staging/old",
+        "destination:web/staging/pubsub",
+        "flag:web/production/search",
+    ):
+        assert address in again.stderr
+    assert "Run `ldseg plan --out` again" in again.stderr
+    assert writes(ldseg) == []
+
+
+def test_a_change_by_hand_makes_the_plan_stale_naming_it(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    (old,) = ldseg.sandbox.store.find_destinations("web", "staging", "old")
+    ldseg.sandbox.store.update_destination(old["_id"], on=False)
+    ldseg.sandbox.store.set_track_events("web", "search", "production", True)
+    ldseg.sandbox.clear_requests()
+    result = ldseg("apply", path)
+    assert result.exit_code == 1
+    assert "destination:web/staging/old changed in LaunchDarkly (version 1 -> 2)" in result.stderr
+    assert "flag:web/production/search changed in LaunchDarkly (version 1 -> 2)" in result.stderr
+    assert "segment-main" not in result.stderr  # untouched objects are not blamed
+    assert writes(ldseg) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda doc: doc["changes"].pop(), "was edited after ldseg wrote it"),
+        (lambda doc: doc.update(format_version=2), "plan format_version 2"),
+    ],
+)
+def test_edited_plan_files_are_refused(ldseg: Runner, edit: Any, message: str) -> None:
+    path, doc = saved_plan(ldseg)
+    edit(doc)
+    Path(path).write_text(json.dumps(doc))
+    result = ldseg("apply", path)
+    assert (result.exit_code, message in result.stderr) == (1, True), result.stderr
+    assert writes(ldseg) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "invalid or truncated JSON"),
+        ('{"format_version": 1, "chan', "invalid or truncated JSON"),
+        ("[1, 2]", "no format_version"),
+        ("\x89PNG", "invalid or truncated JSON"),
+    ],
+)
+def test_corrupt_plan_files(ldseg: Runner, content: str, message: str) -> None:
+    path = ldseg.tmp_path / "bad.json"
+    path.write_text(content)
+    for command in (["apply", str(path)], ["show", str(path)]):
+        result = ldseg(*command)
+        assert result.exit_code == 1
+        assert message in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_missing_plan_file(ldseg: Runner) -> None:
+    result = ldseg("apply", str(ldseg.tmp_path / "nope.json"))
+    assert (result.exit_code, "No plan file" in result.stderr) == (1, True)
+
+
+def test_plan_from_another_config_or_secret_is_refused(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    other = ldseg.config(CONFIG.replace("topic: t", "topic: u"), "other.yaml")
+    result = ldseg("apply", path, "-c", other)
+    assert result.exit_code == 1
+    assert "the configuration changed since the plan was made" in result.stderr
+    result = ldseg("apply", path, env={"SEGMENT_WRITE_KEY": CANARY_STAGING_KEY})
+    assert result.exit_code == 1
+    assert "the secret config.writeKey of destination:web/production/segment-main differs" in result.stderr
+    assert writes(ldseg) == []
+
+
+def test_saved_plan_cannot_be_rescoped(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    result = ldseg("apply", path, "--target", "flag:*")
+    assert result.exit_code == 1
+    assert "applied exactly as planned" in result.stderr
+
+
+def test_drift(ldseg: Runner) -> None:
+    cfg = ldseg.config(CONFIG)
+    assert ldseg("apply", "-c", cfg, "--auto-approve").exit_code == 0
+    clean = ldseg("drift", "-c", cfg)
+    assert (clean.exit_code, clean.stdout) == (0, "No drift: LaunchDarkly matches the configuration.\n")
+    (main,) = ldseg.sandbox.store.find_destinations("web", "production", "segment-main")
+    ldseg.sandbox.store.update_destination(main["_id"], on=False)
+    ldseg.sandbox.store.set_track_events("web", "search", "production", False)
+    ldseg.sandbox.store.add_destination(
+        project="web", environment="staging", name="by-hand", kind="segment", config={"writeKey": "x" * 20}
+    )
+    drifted = ldseg("drift", "-c", cfg)
+    assert drifted.exit_code == 2
+    assert drifted.stdout.startswith("Drift: 3 differences changed outside ldseg.")
+    assert "! destination:web/production/segment-main changed outside ldseg" in drifted.stdout
+    assert "on: LaunchDarkly has false, the config says true" in drifted.stdout
+    assert "destination:web/staging/by-hand exists in LaunchDarkly but not in the config" in drifted.stdout
+    assert "flag:web/production/search changed outside ldseg" in drifted.stdout
+    doc = json.loads(ldseg("drift", "-c", cfg, "--format", "json").stdout)
+    assert (doc["drift"], doc["count"]) == (True, 3)
+    item = next(i for i in doc["items"] if i["address"] == "destination:web/production/segment-main")
+    assert item["fields"] == [{"path": "on", "launchdarkly": False, "config": True}]
+    md = ldseg("drift", "-c", cfg, "--format", "markdown")
+    assert md.exit_code == 2 and "**Drift: 3 differences" in md.stdout
+
+
+def test_scoping(ldseg: Runner) -> None:
+    cfg = ldseg.config(CONFIG)
+    ldseg.sandbox.clear_requests()
+    result = ldseg("plan", "-c", cfg, "--target", "destination:web/staging/*")
+    assert result.exit_code == 0
+    assert "destination:web/staging/old" in result.stdout and "pubsub" in result.stdout
+    assert "segment-main" not in result.stdout and "flag:" not in result.stdout
+    assert "This plan is partial (--target destination:web/staging/*)" in result.stderr
+    routes = {r["route"] for r in ldseg.sandbox.requests()}
+    assert "GET /api/v2/flags/{projectKey}" not in routes  # flags were not targeted: not read
+    assert (
+        "GET /api/v2/projects/{projectKey}/environments/{environmentKey}",
+        "/api/v2/projects/web/environments/production",
+    ) not in {
+        (r["route"], r["path"]) for r in ldseg.sandbox.requests()
+    }  # production was not in scope: not read
+
+    by_env = ldseg("plan", "-c", cfg, "--env", "production")
+    assert "staging" not in by_env.stdout and "segment-main" in by_env.stdout
+    applied = ldseg("apply", "-c", cfg, "--auto-approve", "--target", "flag:web/production/search")
+    assert applied.exit_code == 0
+    full = ldseg("plan", "-c", cfg)
+    assert "flags: 1 to export" in full.stdout  # only search was applied; checkout-v2 is still to do
+    bad = ldseg("plan", "-c", cfg, "--target", "web/production")
+    assert (bad.exit_code, "is not an address" in bad.stderr) == (1, True)
+    nothing = ldseg("plan", "-c", cfg, "--target", "destination:mobile/*")
+    assert "--target destination:mobile/* matches nothing in the configuration" in nothing.stderr
+
+
+def test_quiet_and_color(ldseg: Runner) -> None:
+    cfg = ldseg.config(CONFIG)
+    quiet = ldseg("plan", "-c", cfg, "--quiet", "--target", "flag:*")
+    assert quiet.stderr == ""
+    for result in (ldseg("plan", "-c", cfg), ldseg("plan", "-c", cfg, "--no-color")):
+        assert "\x1b[" not in result.output  # not a terminal: never colour
