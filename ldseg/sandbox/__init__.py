@@ -15,7 +15,8 @@ defensive reading (making it a setting where that is useful)::
 Modules: ``server`` (Sandbox), ``app`` (WSGI app, pipeline, hooks), ``routes/`` (one module per API
 area), ``store`` (state, lock, direct access), ``seed`` (seed documents), ``model`` (records),
 ``render`` (LD representations), ``patching`` (JSON Patch / merge patch), ``masking`` (secrets),
-``pagination``, ``persistence`` (state file), ``reqlog`` (request log), ``errors``.
+``pagination``, ``persistence`` (state file), ``reqlog`` (request log), ``errors``, ``faults`` and
+``faultspec`` (fault injection), ``ratelimit`` (window counters), ``segment/`` (Segment's APIs).
 
 Seed format (YAML or JSON; every key optional)::
 
@@ -27,6 +28,8 @@ Seed format (YAML or JSON; every key optional)::
       max_flag_envs: 3           # flags list: more env= values -> 400
       max_environment_limit: 100
       max_project_limit: 1000
+      segment_volume_delay_s: 0  # Segment /events/volume sees a tracked message this long after it
+      segment_volume_rate_per_minute: 60   # Segment /events/volume requests per minute per token
     tokens: {api-reader-0000: reader, api-noaccess-0000: none}   # roles: admin, writer, reader, none
     projects:
       web:
@@ -48,6 +51,18 @@ Seed format (YAML or JSON; every key optional)::
     destinations:
       - {project: web, environment: production, name: segment-main, kind: segment, on: false,
          config: {writeKey: "...", userIDContextKind: user}, _id: optional-24-hex, version: 1}
+    segment:                     # the Segment workspace (see segment/seed.py)
+      region: us                 # us | eu (EU workspaces cannot connect the LaunchDarkly source)
+      tokens: {sgp-admin-token: {source_admin: true}, sgp-member-token: {source_admin: false}}
+      sources:
+        - {id: src_ld_prod, name: LaunchDarkly (prod), slug: launchdarkly-prod, enabled: true,
+           writeKeys: [wk-abc], catalog: launchdarkly}      # launchdarkly | javascript | http-api | {...}
+
+Besides LD's REST API the same server emulates Segment (``segment/``): the tracking API
+(``POST /v1/track`` ...) records every message in the store, drop reasons and LD-schema conformance
+included, and a Public API subset (``GET /sources``, ``/sources/{id}``, ``/events/volume``). The fault
+injector (``faults``, ``Sandbox(faults=...)``, ``PUT /_sandbox/faults``) makes LD's routes misbehave
+on purpose.
 
 The state file (``state_path``) is the store's own JSON (``format: ldseg-sandbox-state/1``); it
 also keeps the audit log and violations, so consecutive processes share them.

@@ -13,6 +13,10 @@ Extension points, for later work (Segment's APIs, fault injection, contract chec
   a fault injector can target routes and answer e.g. a 429 without calling ``next``.
 - ``app.observers``: ``Callable[[SandboxRequest, Response], None]`` called after every non-admin
   exchange (``response.get_json()`` gives the body), e.g. to check responses against the spec.
+- ``app.faults``: the fault injector (``faults.FaultInjector``), ``middleware[0]`` from the start.
+
+APIs: ``"ld"`` (LD's REST API), ``"admin"`` (``/_sandbox/``), ``"segment-tracking"`` and
+``"segment-public"`` (Segment's tracking and Public APIs, see ``segment/``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -33,10 +37,14 @@ from .errors import ApiError, bad_request, error_body
 from .reqlog import RequestLog
 from .store import Store
 
+if TYPE_CHECKING:
+    from .faults import FaultInjector
+
 log = logging.getLogger("ldseg.sandbox")
 
 SUPPORTED_API_VERSIONS = ("20240415", "beta")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+DROP_FAULTS = ("drop", "drop_after")  # faults that close the connection instead of answering
 
 
 class SandboxRequest(Request):
@@ -46,6 +54,8 @@ class SandboxRequest(Request):
     path_args: dict[str, str]
     role: str | None = None
     route_error: ApiError | None = None
+    fault: str | None = None  # set by the fault injector: "rate_limited", "error", "drop", "drop_after"
+    segment_token: str | None = None  # the Segment Public API token the guard accepted
 
 
 @dataclass
@@ -130,7 +140,7 @@ def json_response(status: int, body: Any = None, headers: dict[str, str] | None 
 
 
 def error_response(err: ApiError) -> Response:
-    return json_response(err.status, err.body())
+    return json_response(err.status, err.body(), err.headers)
 
 
 def ld_guard(app: SandboxApp, request: SandboxRequest) -> None:
@@ -158,7 +168,12 @@ class SandboxApp:
         self.admin_token = token
         self.latency_ms = latency_ms
         self.request_log = RequestLog(log_limit) if log_limit else RequestLog()
-        self.middleware: list[Middleware] = []
+        from .faults import FaultInjector  # late import: faults imports this module
+
+        # the fault injector is always there (with no rules it passes everything through) and
+        # outermost, like the edge of LD's network; ``faults.configure(spec)`` arms it
+        self.faults: FaultInjector = FaultInjector()
+        self.middleware: list[Middleware] = [self.faults]
         self.observers: list[Observer] = []
         self.guards: dict[str, Guard | None] = {"ld": ld_guard, "admin": None}
         self._map = Map(strict_slashes=True, merge_slashes=False, redirect_defaults=False)
@@ -240,21 +255,25 @@ class SandboxApp:
         response = self.handle(request)
         duration = (time.perf_counter() - start) * 1000
         route = request.route
-        self.request_log.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "route": route.name if route else None,
-                "query": {k: request.args.getlist(k) for k in request.args},
-                "status": response.status_code,
-                "duration_ms": round(duration, 3),
-                "headers": {
-                    "ld-api-version": request.headers.get("LD-API-Version"),
-                    "content-type": request.headers.get("Content-Type"),
-                    "authorization-present": "Authorization" in request.headers,
-                },
-            }
-        )
+        dropped = request.fault in DROP_FAULTS  # the client never sees this response
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "route": route.name if route else None,
+            "query": {k: request.args.getlist(k) for k in request.args},
+            "status": 0 if dropped else response.status_code,
+            "duration_ms": round(duration, 3),
+            "headers": {
+                "ld-api-version": request.headers.get("LD-API-Version"),
+                "content-type": request.headers.get("Content-Type"),
+                "authorization-present": "Authorization" in request.headers,
+            },
+        }
+        if request.fault is not None:
+            entry["fault"] = request.fault
+            if request.fault == "drop_after":
+                entry["handler_status"] = response.status_code  # what the change returned, unseen
+        self.request_log.append(entry)
         if route is None or route.api != "admin":
             for observer in list(self.observers):
                 try:

@@ -1,7 +1,8 @@
 """LaunchDarkly-shaped API errors.
 
 Every LD error body is ``{"code", "message", "id"}``; handlers raise :class:`ApiError` and the app
-turns it into that body, so no handler formats an error by hand.
+turns it into that body, so no handler formats an error by hand. Other APIs the sandbox emulates
+(Segment's) subclass it and override ``body()``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ CODES: dict[int, str] = {
 class ApiError(Exception):
     """An error response: status, LD error code and a human message."""
 
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "invalid_request")
         self.message = message
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message)

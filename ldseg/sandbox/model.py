@@ -44,6 +44,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_flag_envs": 3,  # flags list: more env= values -> 400 (reported, UNCONFIRMED)
     "max_environment_limit": 100,  # environments list: limit above this -> 400
     "max_project_limit": 1000,  # projects list: limit above this -> 400 (UNCONFIRMED)
+    "segment_volume_delay_s": 0.0,  # Segment: tracked messages count in /events/volume after this lag
+    "segment_volume_rate_per_minute": 60,  # Segment: /events/volume requests per minute per token
 }
 
 # 2024-01-01T00:00:00Z: seeded objects get creation dates from here so seeds are reproducible.

@@ -1,7 +1,8 @@
 """Seed documents: parse them (YAML or JSON) and turn them into sandbox state.
 
 A seed describes an account: settings, extra tokens, projects with environments and flags (listed, or
-generated deterministically by the thousand for benchmarks) and existing destinations. See the
+generated deterministically by the thousand for benchmarks), existing destinations, and the Segment
+workspace those destinations send to (``segment:``, see ``segment/seed.py``). See the
 package docstring for the format. Anything unexpected is a :class:`SeedError` naming where it is, so
 a typo in a test seed fails loudly instead of silently seeding less.
 """
@@ -78,10 +79,17 @@ def normalize_settings(raw: Any, where: str = "settings") -> dict[str, Any]:
     _keys(raw, set(model.DEFAULT_SETTINGS), where)
     for k, v in raw.items():
         default = model.DEFAULT_SETTINGS[k]
+        if isinstance(default, float):  # a whole number is a fine float setting ("delay: 2")
+            settings[k] = float(_expect(v, (int, float), f"{where}.{k}"))
+            continue
         _expect(v, type(default), f"{where}.{k}")
         settings[k] = v
     if settings["mask_style"] not in MASK_STYLES:
         raise SeedError(f"{where}.mask_style: must be one of {', '.join(MASK_STYLES)}")
+    if settings["segment_volume_delay_s"] < 0:
+        raise SeedError(f"{where}.segment_volume_delay_s: must not be negative")
+    if settings["segment_volume_rate_per_minute"] < 1:
+        raise SeedError(f"{where}.segment_volume_rate_per_minute: must be at least 1")
     return settings
 
 
@@ -233,8 +241,11 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
     """The full sandbox state described by ``seed`` (``None`` = an empty account)."""
     seed = copy.deepcopy(seed or {})  # the state must share nothing with the caller's document
     _expect(seed, dict, "seed")
-    _keys(seed, {"settings", "tokens", "projects", "destinations"}, "seed")
+    _keys(seed, {"settings", "tokens", "projects", "destinations", "segment"}, "seed")
     state = empty_state(normalize_settings(seed.get("settings")))
+    from .segment.seed import build_segment_state  # late import: it builds on this module's helpers
+
+    state["segment"] = build_segment_state(seed.get("segment"))
     tokens = seed.get("tokens") or {}
     _expect(tokens, dict, "tokens")
     for token, role in tokens.items():
@@ -330,6 +341,8 @@ STATE_FORMAT = "ldseg-sandbox-state/1"
 
 
 def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    from .segment.seed import empty_segment_state  # late import, as in build_state
+
     return {
         "format": STATE_FORMAT,
         "settings": settings or dict(model.DEFAULT_SETTINGS),
@@ -339,4 +352,5 @@ def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         "destinations": {},
         "audit_log": [],
         "violations": [],
+        "segment": empty_segment_state(),
     }

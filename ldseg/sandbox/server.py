@@ -2,7 +2,8 @@
 
 Runs werkzeug's threaded server (HTTP/1.1 keep-alive, like a real API client would see) in a daemon
 thread for tests, or in the foreground for ``ldseg sandbox``. State comes from ``state_path`` if
-that file exists, else from the seed; it is written back debounced and on stop.
+that file exists, else from the seed; it is written back debounced and on stop. ``faults`` arms the
+fault injector from the start (``set_faults`` later; see ``faultspec`` for the grammar).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import SandboxApp
+from .faultspec import FaultSpec
 from .persistence import Persister, read_state
 from .seed import build_state, load_seed
 from .store import Store
@@ -63,6 +65,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         latency_ms: float = 0,
+        faults: FaultSpec = None,
     ) -> None:
         self.state_path = Path(state_path) if state_path is not None else None
         if self.state_path is not None and self.state_path.exists():
@@ -74,6 +77,7 @@ class Sandbox:
         self.host = host
         self.port = port
         self.app = SandboxApp(self.store, token=token, latency_ms=latency_ms)
+        self.app.faults.configure(faults)  # a bad spec fails here, before anything starts
         self._persister: Persister | None = None
         if self.state_path is not None:
             self._persister = Persister(self.state_path, self.store.to_json)
@@ -182,6 +186,18 @@ class Sandbox:
 
     def clear_requests(self) -> None:
         self.app.request_log.clear()
+
+    def set_faults(self, spec: FaultSpec) -> None:
+        """Arm the fault injector with ``spec`` (see ``faultspec``); ``None`` turns faults off.
+
+        Counters, RNGs and ``fault_stats()`` start afresh; an invalid spec raises ``ValueError`` and
+        leaves the current rules in place.
+        """
+        self.app.faults.configure(spec)
+
+    def fault_stats(self) -> dict[str, int]:
+        """Injected faults by type: rate_limited, error (and error_500/502/503), drop, drop_after, latency."""
+        return self.app.faults.stats()
 
     def flush(self) -> None:
         """Write state to ``state_path`` now (no-op without one)."""

@@ -29,6 +29,9 @@ Direct-access API (raw records: secrets unmasked, destinations keep ``project``/
   secret back); ``clear_violations()``
 - ``settings`` (copy), ``set_setting(name, value)``; ``tokens`` (copy), ``add_token(token, role)``
 - ``snapshot()`` (deep copy of the whole state), ``to_json()``, ``reset(seed)``
+- Segment (sources, tokens, tracked messages): see ``segment/store.py``, e.g.
+  ``segment_messages(write_key=None)``, ``segment_nonconforming``, ``add_segment_source(name, ...)``,
+  ``update_segment_source(id, ...)``, ``add_segment_token(token, source_admin)``
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from typing import Any
 
 from . import model
 from .seed import STATE_FORMAT, SeedError, build_state, empty_state, normalize_settings
+from .segment.store import SegmentStoreMixin
 
 AUDIT_LOG_LIMIT = 100_000
 VIOLATIONS_LIMIT = 10_000
@@ -55,7 +59,7 @@ class StoreError(KeyError):
         return str(self.args[0]) if self.args else "store error"
 
 
-class Store:
+class Store(SegmentStoreMixin):
     """Thread-safe account state; see the module docstring for the direct-access API."""
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
@@ -84,6 +88,7 @@ class Store:
             self._flag_keys = {p: sorted(proj["flags"]) for p, proj in fresh["projects"].items()}
             self._flag_gen = dict.fromkeys(fresh["projects"], 0)
             self.query_cache.clear()
+            self._segment_reset()
         self.changed()
 
     def reset(self, seed: dict[str, Any] | None) -> None:

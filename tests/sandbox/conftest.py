@@ -128,3 +128,46 @@ def sb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
 def client(sb: Sandbox) -> Iterator[httpx.Client]:
     with make_client(sb) as c:
         yield c
+
+
+# --- Segment ------------------------------------------------------------------------------------
+
+SEG_ADMIN = "sgp-admin-token"
+SEG_MEMBER = "sgp-member-token"
+LD_WRITE_KEY = "wk-ld-prod"
+SEGMENT: dict[str, Any] = {
+    "region": "us",
+    "tokens": {SEG_ADMIN: {"source_admin": True}, SEG_MEMBER: {"source_admin": False}},
+    "sources": [
+        {
+            "id": "src_ld_prod",
+            "name": "LaunchDarkly (prod)",
+            "slug": "launchdarkly-prod",
+            "enabled": True,
+            "writeKeys": [LD_WRITE_KEY, WRITE_KEY],
+            "catalog": "launchdarkly",
+        },
+        {"id": "src_web", "name": "Website", "writeKeys": ["wk-web"], "catalog": "javascript"},
+        {"id": "src_off", "name": "Old LD", "enabled": False, "writeKeys": ["wk-off"]},
+    ],
+}
+
+
+def segment_seed(**segment: Any) -> dict[str, Any]:
+    """``SEED`` plus the Segment workspace, optionally with ``segment:`` fields replaced."""
+    doc = seed()
+    doc["segment"] = {**copy.deepcopy(SEGMENT), **segment}
+    return doc
+
+
+@pytest.fixture
+def ssb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox whose account also has a Segment workspace."""
+    return make_sandbox(segment_seed())
+
+
+@pytest.fixture
+def seg(ssb: Sandbox) -> Iterator[httpx.Client]:
+    """A plain client for Segment's APIs (no LD token, no LD spec check)."""
+    with httpx.Client(base_url=ssb.url, timeout=10) as c:
+        yield c

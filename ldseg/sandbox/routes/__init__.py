@@ -1,4 +1,4 @@
-"""Route modules, one per API area; each has ``register(app)``."""
+"""Route modules, one per API area; each has ``register(app)`` (Segment's APIs: ``../segment``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ if TYPE_CHECKING:
 
 
 def register_all(app: SandboxApp) -> None:
+    from .. import segment  # late import: segment's modules import the app module too
+
     destinations.register(app)
     flags.register(app)
     projects.register(app)
     admin.register(app)
+    segment.register(app)

@@ -1,6 +1,10 @@
 """The sandbox's own admin API under ``/_sandbox/`` (no auth; not part of LaunchDarkly).
 
-Lets a test or a person in another process inspect and reset a running sandbox.
+Lets a test or a person in another process inspect and reset a running sandbox, and arm or disarm
+its fault injector: ``PUT /_sandbox/faults`` takes a spec string (``text/plain``, or a JSON string),
+a JSON mapping or a list of mappings (see ``faultspec``); ``GET`` shows the rules, their seeds and
+the stats; ``DELETE`` turns faults off. ``GET /_sandbox/segment/messages[?writeKey=...]`` lists the
+messages Segment's tracking API received (``DELETE`` forgets them).
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ def register(app: SandboxApp) -> None:
     app.add_route("GET", "/_sandbox/state", get_state, api="admin")
     app.add_route("GET", "/_sandbox/violations", get_violations, api="admin")
     app.add_route("POST", "/_sandbox/reset", reset, api="admin")
+    app.add_route("GET", "/_sandbox/faults", get_faults, api="admin")
+    app.add_route("PUT", "/_sandbox/faults", put_faults, api="admin")
+    app.add_route("DELETE", "/_sandbox/faults", delete_faults, api="admin")
+    app.add_route("GET", "/_sandbox/segment/messages", get_segment_messages, api="admin")
+    app.add_route("DELETE", "/_sandbox/segment/messages", clear_segment_messages, api="admin")
 
 
 def get_requests(call: Call) -> Reply:
@@ -51,3 +60,39 @@ def reset(call: Call) -> Reply:
         raise bad_request(f"invalid seed: {e}") from None
     state = call.store.snapshot()
     return Reply(200, {"projects": len(state["projects"]), "destinations": len(state["destinations"])})
+
+
+def get_faults(call: Call) -> Reply:
+    return Reply(200, call.app.faults.describe())
+
+
+def put_faults(call: Call) -> Reply:
+    req = call.request
+    if req.mimetype == "application/json":
+        spec = call.json_body()
+    else:
+        try:
+            spec = req.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad_request("the fault spec must be UTF-8 text") from None
+    if spec is not None and not isinstance(spec, (str, dict, list)):
+        raise bad_request("the body must be a fault spec: a string, a mapping or a list of mappings")
+    try:
+        call.app.faults.configure(spec)
+    except ValueError as e:
+        raise bad_request(str(e)) from None
+    return Reply(200, call.app.faults.describe())
+
+
+def delete_faults(call: Call) -> Reply:
+    call.app.faults.clear()
+    return Reply(204)
+
+
+def get_segment_messages(call: Call) -> Reply:
+    return Reply(200, {"items": call.store.segment_messages(call.query.get("writeKey"))})
+
+
+def clear_segment_messages(call: Call) -> Reply:
+    call.store.clear_segment_messages()
+    return Reply(204)
