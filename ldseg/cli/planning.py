@@ -22,6 +22,7 @@ from ldseg.cli.options import (
     scoping,
     scoping_options,
 )
+from ldseg.cli.smoke_cmd import after_apply, smoke_options
 from ldseg.console import console
 from ldseg.errors import LdsegError
 from ldseg.plan import Plan
@@ -97,6 +98,7 @@ def plan(
     help="Audit-log comment (also LDSEG_COMMENT, settings.comment; default: ldseg version + git commit).",
 )
 @rotate_option
+@smoke_options
 @scoping_options
 @connection_options
 @global_options
@@ -137,7 +139,10 @@ def apply(
         report = apply_plan(
             conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=_print_result
         )
-    return _finish(report)
+        _report_totals(report)
+        smoke = after_apply(conn, desired, report)
+    _raise_if_incomplete(report)
+    return EXIT_OK if smoke is None else smoke
 
 
 def _stdin_is_terminal() -> bool:
@@ -166,12 +171,15 @@ def _print_result(result: ChangeResult) -> None:
         console.out(line)
 
 
-def _finish(report: ApplyReport) -> int:
+def _report_totals(report: ApplyReport) -> None:
     for line in flag_lines(report):
         console.out(line)
     console.out("\n" + totals_line(report))
+
+
+def _raise_if_incomplete(report: ApplyReport) -> None:
     if report.ok:
-        return EXIT_OK
+        return
     failed, skipped = report.count(Status.FAILED), report.count(Status.SKIPPED)
     raise LdsegError(
         f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
