@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from ldseg.errors import ApiError, LdsegError
+from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError
 from ldseg.ld.client import LDClient, seg
-from ldseg.model import Address, DesiredState, DestinationSpec
+from ldseg.ld.reader import parse_config, parse_destination
+from ldseg.model import Address, DesiredState, DestinationSpec, LiveDestination
 from ldseg.plan import Action, Change, Plan
 
 
@@ -43,6 +44,8 @@ class ChangeResult:
 @dataclass
 class ApplyReport:
     results: list[ChangeResult] = field(default_factory=list)
+    #: the signal number that interrupted the apply (SIGINT, SIGTERM), if one did
+    interrupted_by: int | None = None
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -53,6 +56,9 @@ class ApplyReport:
 
 
 OnResult = Callable[[ChangeResult], None]
+
+#: attempts at a write that failed ambiguously (each after reading back what happened)
+AMBIGUOUS_RETRIES = 3
 Unit = Sequence[Change]  # changes written by one request
 
 
@@ -65,6 +71,7 @@ class Applier:
     on_result: OnResult | None = None
     #: set to stop starting new writes (in-flight ones finish)
     stop: threading.Event = field(default_factory=threading.Event)
+    stop_reason: str = "not started: apply was interrupted"
     report: ApplyReport = field(default_factory=ApplyReport)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -96,9 +103,7 @@ class Applier:
         def one(unit: Unit) -> None:
             if self.stop.is_set():
                 for c in unit:
-                    self._record(
-                        ChangeResult(c, Status.SKIPPED, "not started: apply was interrupted", step=step_of(c))
-                    )
+                    self._record(ChangeResult(c, Status.SKIPPED, self.stop_reason, step=step_of(c)))
                 return
             try:
                 detail = fn(unit)
@@ -106,6 +111,9 @@ class Applier:
                 code = exc.code if isinstance(exc, ApiError) else None
                 for c in unit:
                     self._record(ChangeResult(c, Status.FAILED, str(exc), code=code, step=step_of(c)))
+                if isinstance(exc, AuthError):  # every other write would be refused the same way
+                    self.stop_reason = "not started: LaunchDarkly refused the token"
+                    self.stop.set()
                 return
             with self._lock:
                 done.update(c.address for c in unit)
@@ -132,18 +140,58 @@ class Applier:
         return spec
 
     def _create(self, unit: Unit) -> str:
+        """POST is not idempotent: after an ambiguous failure, read back and only POST again if the
+        destination really is not there (no duplicates)."""
         spec = self._spec(unit[0])
         body = {"name": spec.name, "kind": spec.kind, "on": spec.on, "config": dict(spec.config)}
-        created = self.client.post(f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}", body)
-        return f"created (id {(created or {}).get('_id', '?')})"
+        for attempt in range(1, AMBIGUOUS_RETRIES + 1):
+            try:
+                created = self.client.post(
+                    f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}", body
+                )
+            except AmbiguousWriteError:
+                found = self._find(spec)
+                if found is not None:
+                    return (
+                        f"created (id {found.id}; confirmed by reading it back after the connection failed)"
+                    )
+                if attempt == AMBIGUOUS_RETRIES:
+                    raise
+                continue
+            return f"created (id {(created or {}).get('_id', '?')})"
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find(self, spec: DestinationSpec) -> LiveDestination | None:
+        items = self.client.get("/api/v2/destinations").get("items") or []
+        for d in (parse_destination(i) for i in items):
+            if d is not None and d.address == spec.address and d.kind == spec.kind:
+                return d
+        return None
 
     def _update(self, unit: Unit) -> str:
+        """Replace and add ops are idempotent; a remove op is not (the field is gone the second
+        time), so after an ambiguous failure the destination is read back and only what is still
+        missing is sent again."""
         change = unit[0]
         spec = self._spec(change)
         assert change.live_id is not None
         path = f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}/{seg(change.live_id)}"
-        self.client.patch(path, destination_patch(change, spec))
-        return f"updated ({', '.join(d.path for d in change.diffs)})"
+        ops = destination_patch(change, spec)
+        for attempt in range(1, AMBIGUOUS_RETRIES + 1):
+            try:
+                self.client.patch(path, ops, idempotent=not any(op["op"] == "remove" for op in ops))
+            except AmbiguousWriteError:
+                config = parse_config(self.client.get(path).get("config"))
+                ops = [
+                    op
+                    for op in ops
+                    if op["op"] != "remove" or _unpointer(op["path"].split("/", 2)[2]) in config
+                ]
+                if attempt == AMBIGUOUS_RETRIES:
+                    raise
+                continue
+            return f"updated ({', '.join(d.path for d in change.diffs)})"
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _delete(self, unit: Unit) -> str:
         change = unit[0]
@@ -191,6 +239,10 @@ def _by_flag(changes: Iterable[Change]) -> list[Unit]:
 
 def _pointer(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
+
+
+def _unpointer(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
 
 
 def destination_patch(change: Change, spec: DestinationSpec) -> list[dict[str, Any]]:

@@ -3,11 +3,13 @@
     LdsegError                 anything ldseg expects to go wrong (exit 1)
     ├── ConfigError            the config files are invalid; carries every problem at once
     ├── ApiError               LaunchDarkly (or the sandbox) answered with an error
-    │   └── AuthError          the token was rejected (401) or lacks permission (403)
+    │   ├── AuthError          the token was rejected (401) or lacks permission (403)
+    │   └── AmbiguousWriteError a write may or may not have happened (connection lost, 5xx)
     ├── ConnectError           the base URI could not be reached
     ├── PlanError              live state that ldseg refuses to plan against (e.g. duplicate names)
     ├── StalePlanError         a saved plan no longer matches the config or LaunchDarkly
-    └── UnsafePlanError        apply refused by the safety rails (exit 3)
+    ├── UnsafePlanError        apply refused by the safety rails (exit 3)
+    └── ApplyInterrupted       SIGINT/SIGTERM stopped an apply (exit 130 / 143)
 
 The CLI prints ``str(error)`` and exits with ``error.exit_code``; tracebacks only with ``--debug``.
 Messages never contain secrets or tokens: they are built from addresses, keys and LD error codes.
@@ -82,6 +84,11 @@ class AuthError(ApiError):
     """The access token was rejected (401) or is not allowed to do this (403)."""
 
 
+class AmbiguousWriteError(ApiError):
+    """A non-idempotent write failed in a way that leaves unknown whether LD applied it: the caller
+    must read back before trying again (never blindly retried: no duplicate destinations)."""
+
+
 class ConnectError(LdsegError):
     """The LaunchDarkly base URI could not be reached."""
 
@@ -98,3 +105,11 @@ class UnsafePlanError(LdsegError):
     """The plan exceeds a safety threshold and ``--force`` was not given."""
 
     exit_code = 3
+
+
+class ApplyInterrupted(LdsegError):
+    """An apply stopped by a signal after finishing the writes in flight (exit 128 + signal)."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum

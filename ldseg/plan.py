@@ -152,11 +152,46 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class SafetyIssue:
+    """A change big enough that apply wants --force (see planner/safety.py)."""
+
+    rule: str  # "max_destination_deletes" | "max_export_off_percent"
+    scope: str  # "<project>/<env>" or "all" for plan-wide counts
+    count: int
+    total: int
+    threshold: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "scope": self.scope,
+            "count": self.count,
+            "total": self.total,
+            "threshold": self.threshold,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SafetyIssue:
+        return cls(
+            str(data["rule"]),
+            str(data["scope"]),
+            int(data["count"]),
+            int(data["total"]),
+            float(data["threshold"]),
+            str(data["message"]),
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = field(default=())
     #: planned with --target/--project/--env: the rest of the config was not compared
     partial: bool = False
+    #: safety rails the plan exceeds; apply refuses it without --force
+    safety: tuple[SafetyIssue, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))

@@ -21,7 +21,7 @@ import jsonschema
 from ldseg import __version__, kinds
 from ldseg.errors import LdsegError, StalePlanError
 from ldseg.model import DesiredState, ScopeSpec
-from ldseg.plan import Change, Plan
+from ldseg.plan import Change, Plan, SafetyIssue
 from ldseg.resources import load_schema
 from ldseg.secrets import fingerprint
 
@@ -113,6 +113,7 @@ def build_document(
         "secrets": {"salt": salt, "fingerprints": secret_fingerprints(desired, salt)},
         "summary": plan.summary().to_dict() | {"line": plan.summary().line()},
         "warnings": list(plan.warnings),
+        "safety": [i.to_dict() for i in plan.safety],
         "changes": [c.to_dict() for c in plan.changes],
     }
     doc["checksum"] = checksum(doc)
@@ -166,9 +167,10 @@ def load_document(text: str, source: str) -> SavedPlan:
         raise LdsegError(f"{source} is not a valid ldseg plan ({where}: {errors[0].message}).")
     try:
         changes = tuple(Change.from_dict(c) for c in doc["changes"])
-    except (KeyError, ValueError) as exc:
+        safety = tuple(SafetyIssue.from_dict(i) for i in doc.get("safety", ()))
+    except (KeyError, ValueError, TypeError) as exc:
         raise LdsegError(f"{source} holds a change ldseg cannot read ({exc}).") from None
-    plan = Plan(changes, tuple(doc.get("warnings", ())), bool(doc.get("partial", False)))
+    plan = Plan(changes, tuple(doc.get("warnings", ())), bool(doc.get("partial", False)), safety)
     return SavedPlan(doc, plan)
 
 

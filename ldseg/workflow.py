@@ -3,13 +3,17 @@ apply. Kept out of the CLI so that each command reads as its steps."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 from ldseg import config, kinds
 from ldseg.applier import Applier, ApplyReport, OnResult
 from ldseg.console import console
-from ldseg.errors import LdsegError, StalePlanError
+from ldseg.errors import LdsegError, StalePlanError, UnsafePlanError
 from ldseg.ld.reader import read_live
 from ldseg.model import RESOURCE_TYPES, DesiredState
 from ldseg.plan import Plan
@@ -57,7 +61,20 @@ def read_and_plan(
     plan = make_plan(desired, result.live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
     for w in plan.warnings:
         console.warn(w)
+    for issue in plan.safety:
+        console.warn(issue.message)
     return plan
+
+
+def refuse_if_unsafe(plan: Plan, force: bool) -> None:
+    """The safety rails: exit 3 with nothing changed, unless --force."""
+    if not plan.safety or force:
+        return
+    listing = "\n".join(f"  - {i.message}" for i in plan.safety)
+    raise UnsafePlanError(
+        f"Apply refused by the safety rails; nothing was changed:\n{listing}\n"
+        "Run `ldseg apply --force` to apply it anyway."
+    )
 
 
 def load_saved_plan(path: str) -> SavedPlan:
@@ -103,5 +120,31 @@ def apply_plan(
         progress = Progress(
             "Applying", lambda: f"{len(applier.report.results)}/{total} changes", enabled=not console.quiet
         )
-        with progress:
+        with progress, _stopping_on_signals(applier):
             return applier.apply(plan)
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(applier: Applier) -> Iterator[None]:
+    """SIGINT/SIGTERM during an apply: start no new writes, let the in-flight ones finish, and
+    report (the caller exits 128 + signal). A second Ctrl-C quits at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if applier.stop.is_set():
+            raise KeyboardInterrupt
+        applier.report.interrupted_by = signum
+        applier.stop.set()
+        console.info(
+            f"\n{signal.Signals(signum).name}: starting no new changes; waiting for those in flight "
+            "(Ctrl-C again to quit at once)."
+        )
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

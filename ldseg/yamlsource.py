@@ -119,7 +119,12 @@ class _TooBig(Exception):
 
 def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse ``text``; return the document (None if unusable) and the problems found."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # characters YAML does not allow (control characters...)
+        position = getattr(exc, "position", 0)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+        return None, [Problem(file, line, "invalid YAML: " + _yaml_message(exc))]
     try:
         root = loader.get_single_node()
     except yaml.composer.ComposerError as exc:

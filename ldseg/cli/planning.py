@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,14 +25,21 @@ from ldseg.cli.options import (
 )
 from ldseg.cli.smoke_cmd import after_apply, smoke_options
 from ldseg.console import console
-from ldseg.errors import LdsegError
+from ldseg.errors import ApplyInterrupted, LdsegError
 from ldseg.plan import Plan
 from ldseg.planfile import build_document, dumps
 from ldseg.render.drift import drift_document, render_drift_markdown, render_drift_text
 from ldseg.render.markdown import render_markdown
 from ldseg.render.report import flag_lines, result_line, totals_line
 from ldseg.render.text import render_plan
-from ldseg.workflow import apply_plan, check_saved_plan, load_desired, load_saved_plan, read_and_plan
+from ldseg.workflow import (
+    apply_plan,
+    check_saved_plan,
+    load_desired,
+    load_saved_plan,
+    read_and_plan,
+    refuse_if_unsafe,
+)
 
 detailed_option = click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error)."
@@ -89,6 +97,7 @@ def plan(
 @click.argument("planfile", required=False)
 @config_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--force", is_flag=True, help="Apply even what the safety rails (settings.safety) refuse.")
 @click.option(
     "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent requests."
 )
@@ -106,6 +115,7 @@ def apply(
     planfile: str | None,
     config_paths: tuple[str, ...],
     auto_approve: bool,
+    force: bool,
     parallelism: int,
     comment: str | None,
     rotate_secrets: bool,
@@ -126,6 +136,7 @@ def apply(
             console.out(render_plan(the_plan, color=console.color), nl=False)
             if the_plan.empty:
                 return EXIT_OK
+            refuse_if_unsafe(the_plan, force)
         else:
             the_plan = read_and_plan(
                 conn, desired, scoping=scoping(), rotate_secrets=rotate_secrets, parallelism=parallelism
@@ -133,6 +144,7 @@ def apply(
             console.out(render_plan(the_plan, color=console.color), nl=False)
             if the_plan.empty:
                 return EXIT_OK
+            refuse_if_unsafe(the_plan, force)
             _confirm(auto_approve)
         console.out("")
         note = audit_comment(comment, desired.settings.comment)
@@ -181,6 +193,14 @@ def _raise_if_incomplete(report: ApplyReport) -> None:
     if report.ok:
         return
     failed, skipped = report.count(Status.FAILED), report.count(Status.SKIPPED)
+    if report.interrupted_by is not None:
+        applied = report.count(Status.APPLIED)
+        raise ApplyInterrupted(
+            f"Apply interrupted by {signal.Signals(report.interrupted_by).name}: {applied} change(s) were "
+            f"applied, {skipped} not started, {failed} failed (listed above). Run apply again to finish: "
+            "it only does what is still missing.",
+            report.interrupted_by,
+        )
     raise LdsegError(
         f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
         "Fix the cause and run apply again: it only does what is still missing."

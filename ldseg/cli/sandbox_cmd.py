@@ -7,6 +7,7 @@ import click
 from ldseg.cli.app import cli
 from ldseg.cli.options import EXIT_OK, global_options
 from ldseg.console import console
+from ldseg.errors import LdsegError
 
 
 @cli.command()
@@ -17,14 +18,29 @@ from ldseg.console import console
     "--seed", "seed_path", metavar="FILE", help="Seed (YAML or JSON) used when the state file is new."
 )
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Extra latency per request.")
+@click.option(
+    "--faults",
+    metavar="SPEC",
+    help="Inject faults, e.g. 'rate=20/10s,quirk=negative,error=5%,drop=2%,seed=7' or @faults.yaml "
+    "(keys: rate, global_rate, quirk, error, drop, drop_after, latency, routes, methods, seed).",
+)
 @global_options
-def sandbox(port: int, host: str, state_path: str | None, seed_path: str | None, latency_ms: float) -> int:
+def sandbox(
+    port: int, host: str, state_path: str | None, seed_path: str | None, latency_ms: float, faults: str | None
+) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
     from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
 
-    sb = Sandbox(seed=seed_path, state_path=state_path, host=host, port=port, latency_ms=latency_ms).start()
+    try:
+        sb = Sandbox(
+            seed=seed_path, state_path=state_path, host=host, port=port, latency_ms=latency_ms, faults=faults
+        ).start()
+    except (ValueError, OSError) as exc:
+        raise LdsegError(f"Cannot start the sandbox: {exc}") from None
     console.info(f"LaunchDarkly sandbox listening on {sb.url}")
     console.info(f"  export LD_BASE_URI={sb.url} LD_ACCESS_TOKEN={DEFAULT_TOKEN}")
+    if faults:
+        console.info(f"  faults: {faults}")
     console.info("  Ctrl-C to stop.")
     sb.serve_forever()
     return EXIT_OK

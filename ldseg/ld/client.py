@@ -1,10 +1,16 @@
-"""The LaunchDarkly REST client: auth, API version, errors, retries on rate limits, pagination.
+"""The LaunchDarkly REST client: auth, API version, errors, retries, rate-limit pacing, pagination.
 
 LaunchDarkly specifics it encodes (research: ld-api.md §4):
 - ``Authorization: <token>``: the raw access token, no ``Bearer`` prefix;
 - ``LD-API-Version: 20240415`` on every request;
-- errors are ``{"code", "message", "id"}``; 429 carries ``Retry-After`` (seconds) or
-  ``X-Ratelimit-Reset`` (epoch milliseconds, sometimes in the past) or neither.
+- errors are ``{"code", "message", "id"}``;
+- rate limits: see ``ratelimit.py`` (429 waits, and pacing from the remaining-count headers).
+
+Retries: 429s always (LD did not process them); server errors, timeouts and dropped connections
+for idempotent requests, with jittered exponential backoff, within a per-request budget of attempts
+and seconds. A non-idempotent request (a destination POST) that fails ambiguously — the connection
+dropped after it was sent, or a 5xx — raises AmbiguousWriteError so the caller reads back before
+deciding; it is never blindly repeated.
 
 The token is only ever put in the request header: never in a message, log line or exception.
 """
@@ -22,24 +28,31 @@ from urllib.parse import quote
 import httpx
 
 from ldseg import __version__
-from ldseg.errors import ApiError, AuthError, ConnectError
+from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, ConnectError
+from ldseg.ld.ratelimit import Pacer, retry_after_429, route_of
 
 API_VERSION = "20240415"
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 JSON = "application/json"
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
 
+#: transport errors that prove the request never reached the server (safe to send again)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_RETRY_STATUSES = (500, 502, 503, 504)
+
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Fallback wait on a 429 without usable headers (Flagsmith saw such 429s; research ld-api.md §4).
-DEFAULT_RATE_LIMIT_WAIT = 10.0
-MAX_WAIT = 60.0
+Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
 
 def seg(value: str) -> str:
     """Quote one path segment (keys and ids are URL-safe in practice; names never go in paths)."""
     return quote(value, safe="")
+
+
+class RetryBudgetError(ApiError):
+    """A request kept failing until its retry budget was spent."""
 
 
 class LDClient:
@@ -51,15 +64,20 @@ class LDClient:
         token: str,
         *,
         timeout: float = 30.0,
-        max_retries: int = 5,
+        max_attempts: int = 10,
+        retry_budget: float = 300.0,
         parallelism: int = 8,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_uri = base_uri.rstrip("/")
         self.parallelism = max(1, parallelism)
-        self.max_retries = max_retries
+        self.max_attempts = max(1, max_attempts)
+        self.retry_budget = retry_budget
         self._sleep = sleep
+        self._clock = clock
+        self.pacer = Pacer(clock=clock, sleep=sleep)
         self._http = httpx.Client(
             base_url=self.base_uri,
             headers={
@@ -75,7 +93,9 @@ class LDClient:
             ),
         )
         self._lock = threading.Lock()
+        self._reached = False  # has this client ever had a response from the host?
         self.request_count = 0
+        self.retry_count = 0
 
     def __enter__(self) -> LDClient:
         return self
@@ -93,47 +113,87 @@ class LDClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        params: Params = None,
         json: Any = None,
         content_type: str = JSON,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one request; retry 429s (all methods: LD did not process them) and, for GET,
-        server errors and connection failures. Raise ApiError/AuthError/ConnectError otherwise."""
+        """Send one request with retries (see the module docstring); raise ApiError, AuthError,
+        AmbiguousWriteError, RetryBudgetError or ConnectError when it cannot succeed."""
+        if idempotent is None:
+            idempotent = method != "POST"
         headers = {"Content-Type": content_type} if json is not None else None
-        attempt = 0
+        route = route_of(method, path)
+        attempt, waited = 0, 0.0
         while True:
             attempt += 1
+            self.pacer.before(route)
+            with self._lock:
+                self.request_count += 1
             try:
-                with self._lock:
-                    self.request_count += 1
                 resp = self._http.request(method, path, params=params, json=json, headers=headers)
             except httpx.TransportError as exc:
-                if method == "GET" and attempt <= self.max_retries:
-                    self._sleep(self._backoff(attempt))
-                    continue
-                raise ConnectError(
-                    f"Could not reach LaunchDarkly at {self.base_uri} ({method} {path}): "
-                    f"{_transport_reason(exc)}. Check --base-uri / LD_BASE_URI and the network."
-                ) from None
-            if resp.status_code == 429 and attempt <= self.max_retries:
-                self._sleep(rate_limit_wait(resp.headers, attempt))
-                continue
-            if resp.status_code >= 500 and method == "GET" and attempt <= self.max_retries:
-                self._sleep(self._backoff(attempt))
-                continue
-            if resp.status_code >= 400:
-                raise api_error(resp, method, path, self.base_uri)
-            return resp
+                failure = _transport_reason(exc)
+                if not isinstance(exc, _NOT_SENT):
+                    if not idempotent:
+                        raise AmbiguousWriteError(
+                            f"{method} {_bare(path)} failed after it was sent ({failure}): LaunchDarkly "
+                            "may or may not have applied it.",
+                            method=method,
+                            path=path,
+                        ) from None
+                elif not self._reached and attempt >= 2:  # never reached this host: a wrong URI? fail fast
+                    raise ConnectError(
+                        f"Could not reach LaunchDarkly at {self.base_uri} ({method} {_bare(path)}): "
+                        f"{failure}. Check --base-uri / LD_BASE_URI and the network."
+                    ) from None
+                wait = self._backoff(attempt)
+            else:
+                self._reached = True
+                self.pacer.after(route, resp.headers)
+                status = resp.status_code
+                if status < 400:
+                    return resp
+                error = api_error(resp, method, path, self.base_uri)
+                if status == 429:
+                    known = self.pacer.rate_limited(route)
+                    wait = retry_after_429(resp.headers, attempt, self._clock(), known)
+                elif status in _RETRY_STATUSES and idempotent:
+                    wait = self._backoff(attempt)
+                elif status in _RETRY_STATUSES:
+                    raise AmbiguousWriteError(
+                        f"{error.message} LaunchDarkly may or may not have applied it.",
+                        status=status,
+                        code=error.code,
+                        method=method,
+                        path=path,
+                    )
+                else:
+                    raise error
+                failure = f"{status} {error.code}"
+            if attempt >= self.max_attempts or waited + wait > self.retry_budget:
+                raise RetryBudgetError(
+                    f"LaunchDarkly did not answer {method} {_bare(path)} successfully after {attempt} "
+                    f"attempts over {waited:.0f} s (last: {failure}). Run again later (apply only does what "
+                    "is still missing), or lower --parallelism.",
+                    method=method,
+                    path=path,
+                    code="retry_budget_spent",
+                )
+            with self._lock:
+                self.retry_count += 1
+            self._sleep(wait)
+            waited += wait
 
-    def get(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
+    def get(self, path: str, params: Params = None) -> Any:
         return self.request("GET", path, params=params).json()
 
     def post(self, path: str, body: Any) -> Any:
         resp = self.request("POST", path, json=body)
         return resp.json() if resp.content else None
 
-    def patch(self, path: str, body: Any, *, content_type: str = JSON) -> Any:
-        resp = self.request("PATCH", path, json=body, content_type=content_type)
+    def patch(self, path: str, body: Any, *, content_type: str = JSON, idempotent: bool = True) -> Any:
+        resp = self.request("PATCH", path, json=body, content_type=content_type, idempotent=idempotent)
         return resp.json() if resp.content else None
 
     def delete(self, path: str) -> None:
@@ -158,35 +218,15 @@ class LDClient:
             return list(pool.map(fn, items))
 
     def _backoff(self, attempt: int) -> float:
-        base: float = min(MAX_WAIT, 0.5 * 2.0 ** (attempt - 1))
+        base: float = min(30.0, 0.5 * 2.0 ** (attempt - 1))
         return base * (0.5 + random.random() / 2)
-
-
-def rate_limit_wait(headers: Mapping[str, str], attempt: int, now: float | None = None) -> float:
-    """How long to wait after a 429: ``Retry-After`` (seconds), else ``X-Ratelimit-Reset``
-    (epoch ms, clamped at 0: LD sometimes sends a time in the past), else ~10 s; plus jitter."""
-    jitter = random.uniform(0, 0.25 * attempt)
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        try:
-            return min(MAX_WAIT, max(0.0, float(retry_after))) + jitter
-        except ValueError:
-            pass
-    reset = headers.get("X-Ratelimit-Reset")
-    if reset:
-        try:
-            current = time.time() if now is None else now
-            return min(MAX_WAIT, max(0.0, float(reset) / 1000.0 - current)) + jitter
-        except ValueError:
-            pass
-    return DEFAULT_RATE_LIMIT_WAIT + jitter
 
 
 def api_error(resp: httpx.Response, method: str, path: str, base_uri: str) -> ApiError:
     """Build the user-facing error for an LD error response."""
     code, message = _error_body(resp)
     status = resp.status_code
-    where = f"{method} {path.split('?')[0]}"
+    where = f"{method} {_bare(path)}"
     detail = f"{status} {code}" + (f": {message}" if message else "")
     if status == 401:
         return AuthError(
@@ -208,18 +248,13 @@ def api_error(resp: httpx.Response, method: str, path: str, base_uri: str) -> Ap
             method=method,
             path=path,
         )
-    if status == 429:
-        return ApiError(
-            f"LaunchDarkly kept rate-limiting {where} ({detail}) after several retries. "
-            "Wait a minute and run again, or lower --parallelism.",
-            status=status,
-            code=code,
-            method=method,
-            path=path,
-        )
     return ApiError(
         f"LaunchDarkly refused {where}: {detail}.", status=status, code=code, method=method, path=path
     )
+
+
+def _bare(path: str) -> str:
+    return path.split("?")[0]
 
 
 def _error_body(resp: httpx.Response) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ldseg.errors import ConfigError
 from ldseg.model import DesiredState, LiveState
 from ldseg.plan import Plan
+from ldseg.planner import safety
 from ldseg.planner.context import Context, PlanOptions
 from ldseg.planner.destinations import plan_destinations
 from ldseg.planner.exports import plan_exports
@@ -37,4 +38,5 @@ def make_plan(
         raise ConfigError(ctx.problems)
     changes = tuple(c for c in ctx.changes if scoping.matches(c.address))
     warnings = ([scoping.warning()] if scoping.active else []) + ctx.warnings
-    return Plan(changes, tuple(warnings), partial=scoping.active)
+    issues = tuple(safety.check(changes, live, desired.settings))
+    return Plan(changes, tuple(warnings), partial=scoping.active, safety=issues)

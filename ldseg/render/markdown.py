@@ -23,7 +23,7 @@ def render_markdown(
 ) -> str:
     summary = plan.summary().line()
     header = f"### {title} for {files_label(files)}\n\n"
-    notes = "".join(f"> **Warning:** {w}\n>\n" for w in plan.warnings)
+    notes = "".join(f"> **Warning:** {w}\n>\n" for w in [*plan.warnings, *(i.message for i in plan.safety)])
     if notes:
         notes = notes.rstrip(">\n") + "\n\n"
     if plan.empty:

@@ -280,4 +280,8 @@ class SandboxApp:
                     observer(request, response)
                 except Exception:
                     log.exception("sandbox observer failed")
+        if dropped:
+            from .faults import shut_socket  # late import: faults imports this module
+
+            shut_socket(environ)
         return response(environ, start_response)

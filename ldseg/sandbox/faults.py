@@ -184,14 +184,12 @@ class FaultInjector:
             self._stats[kind] += 1
 
     def _drop(self, request: SandboxRequest, kind: str, response: Response) -> Response:
-        """Shut the client's socket; werkzeug's write then fails and the client sees EOF/reset."""
+        """Mark the request dropped; the app shuts the socket once the exchange is logged, so the
+        log never lags behind what the client saw."""
         self._count(kind)
         request.fault = kind
-        sock = request.environ.get("werkzeug.socket")
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
         return response
+
 
     def _check_limits(
         self, states: list[_RuleState], targeted: list[_RuleState], route_name: str
@@ -256,3 +254,11 @@ class FaultInjector:
             return Response(_HTML_ERRORS[status], status=status, mimetype="text/html")
         message = "Internal server error" if status == 500 else "The service is temporarily unavailable"
         return json_response(status, error_body(_ERROR_CODES[status], message))
+
+
+def shut_socket(environ: dict[str, Any]) -> None:
+    """Shut the client's socket; werkzeug's write then fails and the client sees EOF/reset."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

@@ -1,0 +1,125 @@
+"""Rate-limit waits and pacing (research: ld-api.md §4), with a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from ldseg.ld.ratelimit import NO_HEADER_WAIT, Pacer, retry_after_429, route_of
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route"),
+    [
+        ("PATCH", "/api/v2/flags/web/checkout-v2", "PATCH /api/v2/flags/{projectKey}/{featureFlagKey}"),
+        ("GET", "/api/v2/flags/web?env=a&limit=100", "GET /api/v2/flags/{projectKey}"),
+        ("GET", "/api/v2/destinations", "GET /api/v2/destinations"),
+        (
+            "DELETE",
+            "/api/v2/destinations/web/prod/abc",
+            "DELETE /api/v2/destinations/{projectKey}/{environmentKey}/{id}",
+        ),
+        (
+            "PATCH",
+            "/api/v2/projects/web/environments/prod",
+            "PATCH /api/v2/projects/{projectKey}/environments/{environmentKey}",
+        ),
+    ],
+)
+def test_route_of(method: str, path: str, route: str) -> None:
+    assert route_of(method, path) == route
+
+
+def test_retry_after_wins() -> None:
+    wait = retry_after_429({"Retry-After": "3", "X-Ratelimit-Reset": str((NOW + 30) * 1000)}, 1, NOW)
+    assert 3 <= wait <= 3.25
+
+
+def test_reset_in_the_future_is_honoured() -> None:
+    assert 5 <= retry_after_429({"X-Ratelimit-Reset": str((NOW + 5) * 1000)}, 1, NOW) <= 5.25
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-Ratelimit-Reset": str((NOW - 2) * 1000)}, {"Retry-After": "soon"}]
+)
+def test_no_usable_header_backs_off_about_ten_seconds(headers: dict[str, str]) -> None:
+    """A reset in the past (LD does this) must not turn into an immediate retry storm."""
+    first = retry_after_429(headers, 1, NOW)
+    assert 0.5 * NO_HEADER_WAIT <= first <= 1.5 * NO_HEADER_WAIT
+    assert retry_after_429(headers, 4, NOW) > first - 0.25
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = NOW
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def headers(route_remaining: int, reset_in: float, global_remaining: int | None = None) -> dict[str, str]:
+    out = {
+        "X-Ratelimit-Route-Remaining": str(route_remaining),
+        "X-Ratelimit-Reset": str(int((NOW + reset_in) * 1000)),
+    }
+    if global_remaining is not None:
+        out["X-Ratelimit-Global-Remaining"] = str(global_remaining)
+    return out
+
+
+def test_pacer_spends_the_window_then_waits_for_the_reset() -> None:
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    route = "PATCH /api/v2/flags/{projectKey}/{featureFlagKey}"
+    pacer.before(route)  # nothing learned yet: no wait
+    pacer.after(route, headers(2, 10))
+    pacer.before(route)
+    pacer.before(route)
+    assert t.slept == []
+    pacer.before(route)  # the window is spent: wait for its reset, not for a 429
+    assert len(t.slept) == 1 and 10 <= t.slept[0] <= 10.2
+    assert pacer.waited >= 10
+
+
+def test_pacer_ignores_windows_it_cannot_trust() -> None:
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.after("r", {"X-Ratelimit-Route-Remaining": "0", "X-Ratelimit-Reset": str(int((NOW - 1) * 1000))})
+    pacer.after("r", {"X-Ratelimit-Route-Remaining": "0"})
+    pacer.before("r")
+    assert t.slept == []
+
+
+def test_pacer_respects_the_account_wide_window_across_routes() -> None:
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.after("a", headers(50, 4, global_remaining=0))
+    pacer.before("b")  # another route, but the account has nothing left
+    assert len(t.slept) == 1 and 4 <= t.slept[0] <= 4.2
+
+
+def test_out_of_order_responses_keep_the_lowest_count() -> None:
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.after("r", headers(1, 10))
+    pacer.after("r", headers(5, 10))  # an older response arriving late
+    pacer.before("r")
+    pacer.before("r")
+    assert len(t.slept) == 1
+
+
+def test_a_429_without_headers_waits_for_the_window_the_pacer_knows() -> None:
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.after("r", headers(5, 3))
+    known = pacer.rate_limited("r")
+    assert known == pytest.approx(NOW + 3, abs=0.01)
+    assert 3 <= retry_after_429({}, 1, NOW, known) <= 3.35
+    pacer.before("r")  # the window is spent for every thread now
+    assert len(t.slept) == 1
