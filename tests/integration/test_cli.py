@@ -116,10 +116,13 @@ def test_duplicate_live_names_are_refused(ldseg: Runner) -> None:
     assert all(i in result.stderr for i in ids)
 
 
-def test_debug_shows_the_traceback(ldseg: Runner) -> None:
-    result = ldseg("plan", "--debug", "-c", ldseg.config(ONE), env={"LD_ACCESS_TOKEN": "api-wrong"})
+def test_debug_shows_the_traceback_without_secrets(ldseg: Runner) -> None:
+    token = "api-0b5e55ed-1111-4000-8000-0123456789ab"
+    result = ldseg("plan", "--debug", "-c", ldseg.config(ONE), env={"LD_ACCESS_TOKEN": token})
     assert result.exit_code == 1
     assert "Traceback" in result.stderr
+    assert "AuthError" in result.stderr
+    assert token not in result.output
 
 
 @pytest.mark.parametrize(
