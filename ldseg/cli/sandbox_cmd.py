@@ -30,6 +30,7 @@ def sandbox(
 ) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
     from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+    from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
 
     try:
         sb = Sandbox(
@@ -39,6 +40,10 @@ def sandbox(
         raise LdsegError(f"Cannot start the sandbox: {exc}") from None
     console.info(f"LaunchDarkly sandbox listening on {sb.url}")
     console.info(f"  export LD_BASE_URI={sb.url} LD_ACCESS_TOKEN={DEFAULT_TOKEN}")
+    console.info(
+        f"  export SEGMENT_API_URL={sb.url} SEGMENT_PUBLIC_API_URL={sb.url} "
+        f"SEGMENT_PUBLIC_API_TOKEN={DEFAULT_SEGMENT_TOKEN}   (Segment's APIs, emulated)"
+    )
     if faults:
         console.info(f"  faults: {faults}")
     console.info("  Ctrl-C to stop.")

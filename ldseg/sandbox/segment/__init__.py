@@ -20,6 +20,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..app import SandboxApp
 
+#: The Public API token ``ldseg --sandbox`` uses when SEGMENT_PUBLIC_API_TOKEN is unset. The sandbox
+#: knows it only because the quickstart seed lists it (``segment.tokens``, with Source Admin), so it
+#: is an ordinary seeded token: a seed without it makes ``--sandbox`` source checks UNVERIFIED.
+DEFAULT_SEGMENT_TOKEN = "sgp_sandbox_5e6d7c8b9a0f1e2d3c4b5a69788796a5"
+
 
 def register(app: SandboxApp) -> None:
     # late import: the store imports this package (for its mixin) before the app module is complete

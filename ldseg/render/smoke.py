@@ -1,0 +1,91 @@
+"""Smoke-test results as text (terminals, logs), Markdown (pull-request comments) and JSON (machines).
+
+Every format shows each destination's verdict *with the checks behind it*, so a reader sees what a
+PASS rests on and why something is UNVERIFIED; the summary line counts the verdicts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ldseg import __version__
+from ldseg.render.markdown import files_label
+from ldseg.smoke import SmokeResult, Verdict
+
+_COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.UNVERIFIED: "yellow"}
+_VERDICT_WIDTH = max(len(v.value) for v in Verdict)
+_OUTCOME_WIDTH = len("unverified")
+
+
+def summary_line(results: Sequence[SmokeResult]) -> str:
+    if not results:
+        return "Smoke tests: no destinations to test."
+    counts = Counter(r.verdict for r in results)
+    parts = ", ".join(f"{counts[v]} {v.value}" for v in (Verdict.PASS, Verdict.FAIL, Verdict.UNVERIFIED))
+    n = len(results)
+    return f"Smoke tests: {parts} ({n} destination{'s' if n != 1 else ''})."
+
+
+def render_smoke_text(results: Sequence[SmokeResult], *, color: bool = False) -> str:
+    """A verdict table, each destination followed by its checks, then the summary line."""
+    if not results:
+        return summary_line(results) + "\n"
+    width = max(len(str(r.address)) for r in results)
+    lines = [f"  {'VERDICT'.ljust(_VERDICT_WIDTH)}  {'DESTINATION'.ljust(width)}  KIND"]
+    for r in results:
+        verdict = r.verdict.value.ljust(_VERDICT_WIDTH)
+        if color:
+            verdict = click.style(verdict, fg=_COLORS[r.verdict], bold=True)
+        lines.append(f"  {verdict}  {str(r.address).ljust(width)}  {r.kind}")
+        for c in r.checks:
+            lines.append(f"      {c.outcome.value.ljust(_OUTCOME_WIDTH)}  {c.name}: {c.detail}")
+    summary = summary_line(results)
+    lines += ["", click.style(summary, bold=True) if color else summary]
+    return "\n".join(lines) + "\n"
+
+
+def render_smoke_markdown(results: Sequence[SmokeResult], files: Sequence[str]) -> str:
+    """A header naming the config, the summary in bold, one table row per destination."""
+    text = f"### ldseg smoke test for {files_label(files)}\n\n**{summary_line(results)}**\n"
+    if not results:
+        return text
+    rows = ["| Destination | Kind | Verdict | Checks |", "|---|---|---|---|"]
+    for r in results:
+        checks = "<br>".join(f"**{_cell(c.name)}** ({c.outcome.value}): {_cell(c.detail)}" for c in r.checks)
+        verdict = f"**{r.verdict.value}**" if r.verdict is not Verdict.PASS else r.verdict.value
+        rows.append(f"| `{r.address}` | {_cell(r.kind)} | {verdict} | {checks} |")
+    return text + "\n" + "\n".join(rows) + "\n"
+
+
+def smoke_document(results: Sequence[SmokeResult], files: Sequence[str], base_uri: str) -> dict[str, Any]:
+    """The JSON document: one item per destination with its verdict and checks."""
+    counts = Counter(r.verdict for r in results)
+    return {
+        "format_version": 1,
+        "ldseg_version": __version__,
+        "kind": "smoke-test",
+        "base_uri": base_uri,
+        "config_files": list(files),
+        "ok": counts[Verdict.FAIL] == 0,
+        "summary": {v.value.lower(): counts[v] for v in Verdict},
+        "results": [
+            {
+                "address": str(r.address),
+                "kind": r.kind,
+                "verdict": r.verdict.value,
+                "checks": [
+                    {"name": c.name, "outcome": c.outcome.value, "detail": c.detail} for c in r.checks
+                ],
+            }
+            for r in results
+        ],
+    }
+
+
+def _cell(text: str) -> str:
+    """Table-cell safe: no pipes or line breaks of its own."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
