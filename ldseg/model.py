@@ -262,3 +262,5 @@ class LiveState:
     destinations: Mapping[Scope, tuple[LiveDestination, ...]]
     #: project key -> flag key -> flag; only flags the plan needs (see ld/flags.py)
     flags: Mapping[str, Mapping[str, LiveFlag]] = field(default_factory=dict)
+    #: names of destinations LD listed without a usable self link (scope unknown)
+    unplaced_destinations: frozenset[str] = frozenset()

@@ -33,6 +33,8 @@ class Connection:
     base_uri: str
     token: str
     sandbox: Sandbox | None = None
+    #: things worth a warning about how the connection was set up
+    notes: tuple[str, ...] = ()
 
     def client(self, parallelism: int = 8) -> LDClient:
         return LDClient(self.base_uri, self.token, parallelism=parallelism)
@@ -71,7 +73,16 @@ def connect(
             "No LaunchDarkly access token: set LD_ACCESS_TOKEN (or LAUNCHDARKLY_ACCESS_TOKEN) to a "
             "personal or service access token, or try ldseg against the embedded sandbox with --sandbox."
         )
-    return Connection(uri, token.strip())
+    token = token.strip()
+    if token.lower().startswith("bearer "):  # LD wants the raw token (research: ld-api.md §4)
+        return Connection(uri, token[7:].strip(), notes=(_BEARER_NOTE,))
+    return Connection(uri, token)
+
+
+_BEARER_NOTE = (
+    "The access token starts with 'Bearer '; LaunchDarkly expects the raw token, so ldseg sends it "
+    "without that prefix. Remove it from LD_ACCESS_TOKEN to silence this warning."
+)
 
 
 def _start_sandbox(state: Path) -> Connection:

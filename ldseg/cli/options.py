@@ -101,6 +101,8 @@ def open_connection() -> Connection:
     if state is None and meta.get("use_sandbox"):
         state = ""
     conn = connect(base_uri=meta.get("base_uri"), sandbox_state=state)
+    for note in conn.notes:
+        console.warn(note)
     if conn.sandbox is None:
         console.register_secret(conn.token)
     else:

@@ -121,14 +121,20 @@ def _list(client: LDClient, needs: list[_Needs], out: FlagRead) -> None:
             )
             body = client.get(path, _params(group, offset, summary=False))
         _absorb(n, group, body)
-        return {"totalCount": body.get("totalCount"), "next": _next(body)}
+        return {
+            "totalCount": body.get("totalCount"),
+            "next": _next(body),
+            "size": len(body.get("items") or []),
+        }
 
     firsts = client.map(lambda job: page(job, 0), jobs)
+    # The step is the page size LD actually served: its maximum is unconfirmed, and a server that
+    # caps `limit` silently must not make whole ranges of flags go unread.
     rest = [
         (i, offset)
         for i, first in enumerate(firsts)
-        if isinstance(first["totalCount"], int)
-        for offset in range(PAGE_LIMIT, first["totalCount"], PAGE_LIMIT)
+        if isinstance(first["totalCount"], int) and first["size"] > 0
+        for offset in range(first["size"], first["totalCount"], first["size"])
     ]
     lasts = list(firsts)
     for (i, _), info in zip(rest, client.map(lambda r: page(jobs[r[0]], r[1]), rest), strict=True):

@@ -50,8 +50,10 @@ def read_live(
     warnings: list[str] = []
     environments = _read_environments(client, desired, wanted)
     destinations: dict[Scope, list[LiveDestination]] = {s: [] for s in wanted}
+    unplaced: set[str] = set()
     if "destination" in types and any(desired.scopes[s].destinations is not None for s in wanted):
-        for item in _list_destinations(client, warnings):
+        listed, unplaced = _list_destinations(client, warnings)
+        for item in listed:
             scope = (item.project, item.environment)
             if scope in destinations:
                 destinations[scope].append(item)
@@ -63,6 +65,7 @@ def read_live(
         environments=environments,
         destinations={s: tuple(sorted(d, key=lambda x: (x.name, x.id))) for s, d in destinations.items()},
         flags=flags.flags,
+        unplaced_destinations=frozenset(unplaced),
     )
     return ReadResult(live, warnings)
 
@@ -131,16 +134,24 @@ def _raise_missing(client: LDClient, desired: DesiredState, missing: list[Scope]
     raise ConfigError(problems)
 
 
-def _list_destinations(client: LDClient, warnings: list[str]) -> list[LiveDestination]:
+def _list_destinations(client: LDClient, warnings: list[str]) -> tuple[list[LiveDestination], set[str]]:
+    """The placed destinations, and the names of those without a usable self link."""
     body = client.get("/api/v2/destinations")
     items = body.get("items") or []
-    out = [d for d in (parse_destination(i) for i in items) if d is not None]
-    if len(out) < len(items):
+    placed: list[LiveDestination] = []
+    unplaced: set[str] = set()
+    for item in items:
+        d = parse_destination(item)
+        if d is None:
+            unplaced.add(str(item.get("name") or ""))
+        else:
+            placed.append(d)
+    if unplaced:
         warnings.append(
-            f"{len(items) - len(out)} destination(s) from GET /api/v2/destinations have no usable "
+            f"{len(items) - len(placed)} destination(s) from GET /api/v2/destinations have no usable "
             "_links.self.href, so ldseg cannot tell their project and environment; they were left alone."
         )
-    return out
+    return placed, unplaced
 
 
 def parse_destination(item: dict[str, Any]) -> LiveDestination | None:

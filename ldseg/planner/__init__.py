@@ -27,7 +27,7 @@ def make_plan(
 ) -> Plan:
     """Plan every declared scope, or only what ``scoping`` selects (a partial plan)."""
     scoping = scoping or Scoping()
-    ctx = Context(options or PlanOptions())
+    ctx = Context(options or PlanOptions(), live.unplaced_destinations)
     for key in scoping.scopes(desired):
         spec = desired.scopes[key]
         if spec.destinations is not None and scoping.reads("destination"):

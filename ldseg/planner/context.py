@@ -17,6 +17,8 @@ class PlanOptions:
 @dataclass
 class Context:
     options: PlanOptions
+    #: names of live destinations whose scope LD did not reveal (see LiveState)
+    unplaced_destinations: frozenset[str] = frozenset()
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

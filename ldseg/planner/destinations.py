@@ -95,6 +95,12 @@ def _index_live(
 
 
 def _plan_create(spec: DestinationSpec, ctx: Context) -> None:
+    if spec.name in ctx.unplaced_destinations:
+        raise PlanError(
+            f"LaunchDarkly listed a destination named {spec.name!r} without a _links.self.href, so ldseg "
+            f"cannot tell whether it is {spec.address}; it will not create a possible duplicate. Check the "
+            "destination in LaunchDarkly (or rename one of them)."
+        )
     if not _require_secrets(spec, ctx, "create this destination"):
         return
     diffs = [FieldDiff("kind", None, spec.kind), FieldDiff("on", None, spec.on), *_describe_config(spec)]

@@ -190,7 +190,6 @@ class FaultInjector:
         request.fault = kind
         return response
 
-
     def _check_limits(
         self, states: list[_RuleState], targeted: list[_RuleState], route_name: str
     ) -> tuple[list[_Limit], _Limit | None]:

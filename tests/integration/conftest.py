@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from ldseg.cli import cli
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from tests.contract.checker import ContractChecker
 from tests.helpers import CANARY_WRITE_KEY
 
 CANARY_STAGING_KEY = "canary-stg-2b7d4f9e1a3c5e8b0d6f"
@@ -89,9 +90,19 @@ def seed() -> dict[str, Any]:
 
 @pytest.fixture
 def sandbox(seed: dict[str, Any]) -> Iterator[Sandbox]:
+    """A fresh sandbox whose every LD exchange is checked against LD's OpenAPI spec.
+
+    The contract checker (tests/contract/checker.py, ldseg's profile: what LD accepts *and* what
+    ldseg promises to send) observes each request and response; the test that caused a violation
+    fails at teardown with the list, so a client and a sandbox that agree on a misreading of LD's
+    API cannot both pass.
+    """
+    checker = ContractChecker(profile="ldseg")
     with Sandbox(seed=seed) as sb:
+        sb.app.observers.append(checker.observe)
         yield sb
         assert sb.store.violations == [], "the client did something LaunchDarkly forbids"
+    checker.assert_clean()
 
 
 @pytest.fixture

@@ -140,3 +140,11 @@ def test_every_reading_command_exits_1_on_a_rejected_token(ldseg: Runner, comman
     result = ldseg(*args, env={"LD_ACCESS_TOKEN": "api-wrong"})
     assert result.exit_code == 1
     assert "rejected the access token" in result.stderr
+
+
+def test_a_bearer_prefix_is_dropped_with_a_warning(ldseg: Runner) -> None:
+    from ldseg.sandbox import DEFAULT_TOKEN
+
+    result = ldseg("plan", "-c", ldseg.config(ONE), env={"LD_ACCESS_TOKEN": f"Bearer {DEFAULT_TOKEN}"})
+    assert result.exit_code == 0, result.output
+    assert "starts with 'Bearer '" in result.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
 
-from .spec_check import check_httpx
+from .spec_check import ContractChecker, check_httpx
 
 READER = "api-reader-0000"
 NOACCESS = "api-noaccess-0000"
@@ -107,16 +107,23 @@ def make_client(
 
 @pytest.fixture
 def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    """Sandboxes whose every LD response is checked against LD's spec, whoever sent the request.
+
+    Responses only: these tests send malformed requests on purpose, to see the sandbox refuse them.
+    """
     started: list[Sandbox] = []
+    checker = ContractChecker(requests=False)
 
     def factory(*args: Any, **kwargs: Any) -> Sandbox:
         sb = Sandbox(*args, **kwargs).start()
+        sb.app.observers.append(checker.observe)
         started.append(sb)
         return sb
 
     yield factory
     for sb in started:
         sb.stop()
+    checker.assert_clean()
 
 
 @pytest.fixture

@@ -195,3 +195,10 @@ def test_numbers_compare_by_value() -> None:
 def test_plan_is_sorted() -> None:
     p = plan(desired(spec("b"), spec("a")), live())
     assert [c.address.name for c in p.changes] == ["a", "b"]
+
+
+def test_no_create_when_a_destination_of_that_name_has_no_known_scope() -> None:
+    lv = LiveState(environments={}, destinations={}, unplaced_destinations=frozenset({"s"}))
+    with pytest.raises(PlanError) as exc:
+        plan(desired(spec("s")), lv)
+    assert "without a _links.self.href" in str(exc.value)
