@@ -16,11 +16,12 @@ from click.testing import CliRunner
 
 from ldseg.cli import cli
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
 from tests.contract.checker import ContractChecker
 from tests.helpers import CANARY_WRITE_KEY
 
 CANARY_STAGING_KEY = "canary-stg-2b7d4f9e1a3c5e8b0d6f"
-CANARIES = (CANARY_WRITE_KEY, CANARY_STAGING_KEY, DEFAULT_TOKEN)
+CANARIES = (CANARY_WRITE_KEY, CANARY_STAGING_KEY, DEFAULT_TOKEN, DEFAULT_SEGMENT_TOKEN)
 
 BASE_SEED: dict[str, Any] = {
     "settings": {"mask_style": "edges"},
@@ -66,6 +67,11 @@ class Runner:
             "NO_COLOR": "1",
             "SEGMENT_WRITE_KEY": CANARY_WRITE_KEY,
             "SEGMENT_WRITE_KEY_STAGING": CANARY_STAGING_KEY,
+            # never the real Segment, whatever the developer's shell exports
+            "SEGMENT_API_URL": self.sandbox.url,
+            "SEGMENT_PUBLIC_API_URL": self.sandbox.url,
+            "SEGMENT_PUBLIC_API_TOKEN": None,
+            "LDSEG_COMMENT": None,
         }
         full_env.update(env or {})
         res = CliRunner().invoke(cli, list(args), env=full_env, input=input, catch_exceptions=False)
