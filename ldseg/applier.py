@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError
-from ldseg.ld.client import LDClient, seg
+from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, seg
 from ldseg.ld.reader import parse_config, parse_destination
 from ldseg.model import Address, DesiredState, DestinationSpec, LiveDestination
 from ldseg.plan import Action, Change, Plan
@@ -67,7 +67,7 @@ class Applier:
     client: LDClient
     desired: DesiredState
     comment: str
-    parallelism: int = 8
+    parallelism: int = DEFAULT_PARALLELISM
     on_result: OnResult | None = None
     #: set to stop starting new writes (in-flight ones finish)
     stop: threading.Event = field(default_factory=threading.Event)

@@ -14,6 +14,7 @@ from ldseg import config, kinds
 from ldseg.applier import Applier, ApplyReport, OnResult
 from ldseg.console import console
 from ldseg.errors import LdsegError, StalePlanError, UnsafePlanError
+from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.reader import read_live
 from ldseg.model import RESOURCE_TYPES, DesiredState
 from ldseg.plan import Plan
@@ -44,13 +45,13 @@ def read_and_plan(
     *,
     scoping: Scoping | None = None,
     rotate_secrets: bool = False,
-    parallelism: int = 8,
+    parallelism: int = DEFAULT_PARALLELISM,
 ) -> Plan:
     scoping = scoping or Scoping()
     for t in scoping.unmatched_targets(desired):
         console.warn(f"--target {t} matches nothing in the configuration.")
     types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
-    with conn.client(parallelism) as client:
+    with conn.reader(parallelism) as client:
         progress = Progress(
             "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
         )
@@ -95,8 +96,8 @@ def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, 
     if planned_uri != conn.base_uri and conn.sandbox is None:
         reasons.append(f"the plan was made against {planned_uri}, not {conn.base_uri}")
     if not reasons:
-        with conn.client(parallelism) as client:
-            reasons = [f"{line}" for line in stale_objects(client, saved.plan)]
+        with conn.reader(parallelism) as client:
+            reasons = stale_objects(client, saved.plan)
     if reasons:
         listing = "\n".join(f"  - {r}" for r in reasons)
         raise StalePlanError(

@@ -32,7 +32,7 @@ def export_command(projects: tuple[str, ...], envs: tuple[str, ...], output: str
     """Write the live destinations and export toggles as ldseg.yaml (adopt an existing setup)."""
     per_project = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
     with open_connection() as conn:
-        with conn.client() as client:
+        with conn.reader() as client:
             acct = read_account(client, projects, envs)
         source = "the embedded sandbox" if conn.sandbox is not None else conn.base_uri
         result = export_config(acct, include_all=bool(projects), per_project=per_project, source=source)

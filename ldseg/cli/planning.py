@@ -26,6 +26,7 @@ from ldseg.cli.options import (
 from ldseg.cli.smoke_cmd import after_apply, smoke_options
 from ldseg.console import console
 from ldseg.errors import ApplyInterrupted, LdsegError
+from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.plan import Plan
 from ldseg.planfile import build_document, dumps
 from ldseg.render.drift import drift_document, render_drift_markdown, render_drift_text
@@ -99,7 +100,11 @@ def plan(
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--force", is_flag=True, help="Apply even what the safety rails (settings.safety) refuse.")
 @click.option(
-    "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent requests."
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_PARALLELISM,
+    show_default=True,
+    help="Concurrent writes (reads, plain GETs, run twice as many).",
 )
 @click.option(
     "--comment",

@@ -32,6 +32,9 @@ from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, ConnectError
 from ldseg.ld.ratelimit import Pacer, retry_after_429, route_of
 
 API_VERSION = "20240415"
+#: concurrent writes by default (--parallelism); reads, plain GETs, use READ_FACTOR times as many
+DEFAULT_PARALLELISM = 8
+READ_FACTOR = 2
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 JSON = "application/json"
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
@@ -66,7 +69,7 @@ class LDClient:
         timeout: float = 30.0,
         max_attempts: int = 10,
         retry_budget: float = 300.0,
-        parallelism: int = 8,
+        parallelism: int = DEFAULT_PARALLELISM,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,

@@ -128,12 +128,17 @@ def _rule_path(template: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", template)
 
 
+class RawJSON(str):
+    """A body that is already JSON text (sent as is, not encoded again)."""
+
+
 def json_response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
     if body is None:
         resp = Response(status=status)
         resp.headers.remove("Content-Type")
     else:
-        resp = Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
+        text = body if isinstance(body, RawJSON) else json.dumps(body, separators=(",", ":"))
+        resp = Response(text, status=status, mimetype="application/json")
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp

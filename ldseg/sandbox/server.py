@@ -1,8 +1,9 @@
 """``Sandbox``: the emulated LD account served over real HTTP on a loopback port.
 
-Runs werkzeug's threaded server (HTTP/1.1 keep-alive, like a real API client would see) in a daemon
-thread for tests, or in the foreground for ``ldseg sandbox``. State comes from ``state_path`` if
-that file exists, else from the seed; it is written back debounced and on stop. ``faults`` arms the
+Runs werkzeug's threaded HTTP/1.1 server (which closes the connection after every response: its
+server cannot drain a kept-alive stream safely) in a daemon thread for tests, or in the
+foreground for ``ldseg sandbox``. State comes from ``state_path`` if that file exists, else from
+the seed; it is written back debounced and on stop. ``faults`` arms the
 fault injector from the start (``set_faults`` later; see ``faultspec`` for the grammar).
 """
 
@@ -31,7 +32,7 @@ DEFAULT_TOKEN = "api-5a4db0c5-0000-4000-8000-000000000001"
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No per-request access log; tracks its connection so ``stop()`` can close keep-alive sockets."""
+    """No per-request access log; tracks its connection so ``stop()`` can close the open sockets."""
 
     connections: set[socket.socket]
     connections_lock: threading.Lock

@@ -69,6 +69,9 @@ class Store(SegmentStoreMixin):
         self._flag_keys: dict[str, list[str]] = {}
         self._flag_gen: dict[str, int] = {}
         self.query_cache: dict[tuple[Any, ...], list[str]] = {}
+        #: project -> flag key -> rendered JSON by (envs, summary, env names): list pages are
+        #: assembled from these, so the sandbox serves a page in well under a millisecond
+        self.flag_json: dict[str, dict[str, dict[tuple[Any, ...], str]]] = {}
         self._load(state if state is not None else empty_state())
 
     # --- construction, persistence hooks -------------------------------------------------------
@@ -88,6 +91,7 @@ class Store(SegmentStoreMixin):
             self._flag_keys = {p: sorted(proj["flags"]) for p, proj in fresh["projects"].items()}
             self._flag_gen = dict.fromkeys(fresh["projects"], 0)
             self.query_cache.clear()
+            self.flag_json.clear()
             self._segment_reset()
         self.changed()
 
@@ -133,9 +137,14 @@ class Store(SegmentStoreMixin):
         """Bumped on every flag change in ``project``; keys the list-query cache."""
         return self._flag_gen.get(project, 0)
 
-    def flags_touched(self, project: str) -> None:
+    def flags_touched(self, project: str, key: str | None = None) -> None:
+        """A flag (``key``) or every flag of ``project`` changed: drop what was derived from them."""
         with self.lock:
             self._flag_gen[project] = self._flag_gen.get(project, 0) + 1
+            if key is None:
+                self.flag_json.pop(project, None)
+            else:
+                self.flag_json.get(project, {}).pop(key, None)
             if len(self.query_cache) > 256:
                 self.query_cache.clear()
 
@@ -365,7 +374,7 @@ class Store(SegmentStoreMixin):
                 )
             p["flags"][key] = flag
             bisect.insort(self._flag_keys.setdefault(project, []), key)
-            self.flags_touched(project)
+            self.flags_touched(project, key)
             return copy.deepcopy(flag)
 
     def update_flag(self, project: str, key: str, *, bump: bool = True, **fields: Any) -> dict[str, Any]:
@@ -378,7 +387,7 @@ class Store(SegmentStoreMixin):
             flag.update(copy.deepcopy(fields))
             if bump and "_version" not in fields:
                 flag["_version"] += 1
-            self.flags_touched(project)
+            self.flags_touched(project, key)
             return copy.deepcopy(flag)
 
     def set_flag_env(
@@ -396,7 +405,7 @@ class Store(SegmentStoreMixin):
                 if "version" not in fields:
                     cfg["version"] += 1
                 cfg["lastModified"] = model.now_ms()
-            self.flags_touched(project)
+            self.flags_touched(project, key)
             return copy.deepcopy(flag)
 
     def set_track_events(
@@ -414,7 +423,7 @@ class Store(SegmentStoreMixin):
             del p["flags"][key]
             keys = self._flag_keys[project]
             del keys[bisect.bisect_left(keys, key)]
-            self.flags_touched(project)
+            self.flags_touched(project, key)
 
     # --- destinations --------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .. import model, render
-from ..app import Call, Reply
+from ..app import Call, RawJSON, Reply
 from ..errors import ApiError, bad_request, not_found
 from ..pagination import page_links, parse_limit_offset
 from ..patching import apply_json_patch, check_json_patch, diff_paths, merge_patch, split_pointer
@@ -224,12 +224,23 @@ def list_flags(call: Call) -> Reply:
         flags = project["flags"]
         keys = _matching_keys(store, project_key, flags, filters, q.get("tag"), archived_param, sort)
         total = len(keys)
-        items = [
-            render.flag(project_key, flags[k], envs, env_keys or None, summary=bool(summary))
-            for k in keys[offset : offset + limit]
-        ]
+        shape = (
+            tuple(env_keys or ()),
+            bool(env_keys),
+            bool(summary),
+            tuple(envs[e]["name"] for e in env_keys or ()),
+        )
+        cache = store.flag_json.setdefault(project_key, {})
+        items = []
+        for k in keys[offset : offset + limit]:
+            rendered = cache.setdefault(k, {})
+            if shape not in rendered:
+                flag = render.flag(project_key, flags[k], envs, env_keys or None, summary=bool(summary))
+                rendered[shape] = json.dumps(flag, separators=(",", ":"))
+            items.append(rendered[shape])
     links = page_links(f"/api/v2/flags/{project_key}", q.items(multi=True), limit, offset, total)
-    return Reply(200, {"items": items, "_links": links, "totalCount": total})
+    body = f'{{"items":[{",".join(items)}],"_links":{json.dumps(links)},"totalCount":{total}}}'
+    return Reply(200, RawJSON(body))
 
 
 def _get_flag(store: Store, project_key: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -415,7 +426,7 @@ def patch_flag(call: Call) -> Reply:
                 new["environments"][e]["lastModified"] = now
         if not dry_run:
             project["flags"][key] = new
-            store.flags_touched(project_key)
+            store.flags_touched(project_key, key)
             audit(
                 call,
                 f"flag:{project_key}/{key}",
