@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ldseg.model import LiveDestination
 
 CANARY_WRITE_KEY = "canary-wk-7f3e9a1c5b2d8e4f6a0b"
+
+#: the smallest useful config: one Segment destination whose write key is the canary
+ONE_DESTINATION = """
+version: 1
+projects:
+  web:
+    environments:
+      production:
+        destinations:
+          segment-main:
+            kind: segment
+            config: {writeKey: "${SEGMENT_WRITE_KEY}"}
+"""
+
+
+@dataclass
+class Result:
+    """What one in-process CLI run produced."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
 
 def write(path: Path, text: str) -> Path:

@@ -55,6 +55,7 @@ from ldseg.ld.client import LDClient
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
 from tests.contract.checker import ContractChecker, Violation
 from tests.contract.scenarios import SECRET_ENV, SECRETS
+from tests.helpers import Result
 
 Mode = Literal["sandbox", "cassette"]
 MODES: tuple[Mode, ...] = ("sandbox", "cassette")
@@ -221,17 +222,6 @@ class Sent:
 
     def param(self, name: str) -> list[str]:
         return [v for k, v in self.query if k == name]
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ldseg.cli import cli
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
 from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
 from tests.contract.checker import ContractChecker
-from tests.helpers import CANARY_WRITE_KEY
+from tests.helpers import CANARY_WRITE_KEY, Result
 
 CANARY_STAGING_KEY = "canary-stg-2b7d4f9e1a3c5e8b0d6f"
 CANARIES = (CANARY_WRITE_KEY, CANARY_STAGING_KEY, DEFAULT_TOKEN, DEFAULT_SEGMENT_TOKEN)
@@ -38,17 +38,6 @@ BASE_SEED: dict[str, Any] = {
     },
     "destinations": [],
 }
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 @dataclass

@@ -23,19 +23,10 @@ from ldseg import config
 from ldseg.config import MAX_FILE_BYTES
 from ldseg.errors import ConfigError
 from ldseg.sandbox import Sandbox
+from tests.helpers import ONE_DESTINATION
 from tests.integration.conftest import Runner
 
-ONE = """
-version: 1
-projects:
-  web:
-    environments:
-      production:
-        destinations:
-          segment-main:
-            kind: segment
-            config: {writeKey: "${SEGMENT_WRITE_KEY}"}
-"""
+ONE = ONE_DESTINATION
 
 BOMB = "\n".join(
     ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']

@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 
 from ldseg.resources import schema_path
+from tests.helpers import ONE_DESTINATION
 from tests.integration.conftest import Runner
 
-ONE = """
-version: 1
-projects:
-  web:
-    environments:
-      production:
-        destinations:
-          segment-main:
-            kind: segment
-            config: {writeKey: "${SEGMENT_WRITE_KEY}"}
-"""
+ONE = ONE_DESTINATION
 
 
 def writes(ldseg: Runner) -> list[dict[str, object]]:

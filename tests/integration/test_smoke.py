@@ -22,8 +22,8 @@ from ldseg.sandbox import DEFAULT_TOKEN, Sandbox, load_seed
 from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
 from ldseg.segment import PublicApi, SegmentError, TrackingApi
 from ldseg.smoke import Outcome, SegmentAccess, SmokeOptions, SmokeRunner, Verdict
-from tests.helpers import CANARY_WRITE_KEY
-from tests.integration.conftest import CANARY_STAGING_KEY, Result, Runner
+from tests.helpers import CANARY_WRITE_KEY, Result
+from tests.integration.conftest import CANARY_STAGING_KEY, Runner
 
 ADMIN_TOKEN = "sgp-canary-admin-3c9e1f7a5b2d4e6f8a0c"
 MEMBER_TOKEN = "sgp-canary-member-8b1d3f5a7c9e2f4a6b8d"
