@@ -18,8 +18,8 @@ from enum import Enum
 from typing import Any
 
 from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError
-from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, seg
-from ldseg.ld.reader import parse_config, parse_destination
+from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, RequestAbandoned, seg
+from ldseg.ld.reader import list_destinations, parse_config
 from ldseg.model import Address, DesiredState, DestinationSpec, LiveDestination
 from ldseg.plan import Action, Change, Plan
 
@@ -59,6 +59,9 @@ OnResult = Callable[[ChangeResult], None]
 
 #: attempts at a write that failed ambiguously (each after reading back what happened)
 AMBIGUOUS_RETRIES = 3
+#: a refused multi-environment flag PATCH is retried one environment at a time: 405 (approval
+#: required) and 409 may concern only one of its environments
+SPLIT_STATUSES = (405, 409)
 Unit = Sequence[Change]  # changes written by one request
 
 
@@ -76,6 +79,7 @@ class Applier:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply(self, plan: Plan) -> ApplyReport:
+        self.client.stop = self.stop  # waits for retries and pacing end when apply is interrupted
         dests = [c for c in plan.changes if c.address.type == "destination"]
         creates = [c for c in dests if c.action in (Action.CREATE, Action.REPLACE)]
         deletes = [c for c in dests if c.action in (Action.DELETE, Action.REPLACE)]
@@ -108,10 +112,15 @@ class Applier:
             try:
                 detail = fn(unit)
             except LdsegError as exc:
+                if len(unit) > 1 and isinstance(exc, ApiError) and exc.status in SPLIT_STATUSES:
+                    for c in unit:  # one environment may need approval: the others need not wait for it
+                        one([c])
+                    return
                 code = exc.code if isinstance(exc, ApiError) else None
+                status = Status.SKIPPED if isinstance(exc, RequestAbandoned) else Status.FAILED
                 for c in unit:
-                    self._record(ChangeResult(c, Status.FAILED, str(exc), code=code, step=step_of(c)))
-                if isinstance(exc, AuthError):  # every other write would be refused the same way
+                    self._record(ChangeResult(c, status, str(exc), code=code, step=step_of(c)))
+                if isinstance(exc, AuthError) and exc.status == 401:  # every other write would be refused
                     self.stop_reason = "not started: LaunchDarkly refused the token"
                     self.stop.set()
                 return
@@ -162,11 +171,8 @@ class Applier:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _find(self, spec: DestinationSpec) -> LiveDestination | None:
-        items = self.client.get("/api/v2/destinations").get("items") or []
-        for d in (parse_destination(i) for i in items):
-            if d is not None and d.address == spec.address and d.kind == spec.kind:
-                return d
-        return None
+        placed, _ = list_destinations(self.client)
+        return next((d for d in placed if d.address == spec.address and d.kind == spec.kind), None)
 
     def _update(self, unit: Unit) -> str:
         """Replace and add ops are idempotent; a remove op is not (the field is gone the second

@@ -10,23 +10,31 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import click
 
 from ldseg.secrets import redact
 
 
+class Transient(Protocol):
+    """Something drawn on the terminal that must be erased before a line is printed."""
+
+    def erase(self) -> None: ...
+
+
 @dataclass
 class Console:
     quiet: bool = False
     color: bool = False
-    debug: bool = False
+    #: the progress line on screen, if any (see progress.py); drawn and erased under ``lock``
+    transient: Transient | None = None
     _secrets: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def reset(self, *, quiet: bool = False, color: bool = False, debug: bool = False) -> None:
+    def reset(self, *, quiet: bool = False, color: bool = False) -> None:
         """Start a command afresh (tests run many commands in one process)."""
-        self.quiet, self.color, self.debug = quiet, color, debug
+        self.quiet, self.color = quiet, color
         self._secrets.clear()
 
     def register_secret(self, value: str | None) -> None:
@@ -36,28 +44,36 @@ class Console:
     def clean(self, text: str) -> str:
         return redact(text, self._secrets)
 
+    def _erase(self) -> None:
+        if self.transient is not None:
+            self.transient.erase()
+
     def out(self, text: str = "", nl: bool = True) -> None:
         """A result: the plan, a report, exported YAML."""
-        with self._lock:
+        with self.lock:
+            self._erase()
             click.echo(self.clean(text), nl=nl, color=self.color)
 
     def info(self, text: str) -> None:
         """Progress, on stderr; hidden by --quiet."""
         if not self.quiet:
-            with self._lock:
+            with self.lock:
+                self._erase()
                 click.echo(self.clean(text), err=True, color=self.color)
 
     def warn(self, text: str) -> None:
         """A warning, on stderr; hidden by --quiet."""
         if self.quiet:
             return
-        with self._lock:
+        with self.lock:
             prefix = click.style("Warning:", fg="yellow", bold=True) if self.color else "Warning:"
+            self._erase()
             click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)
 
     def error(self, text: str) -> None:
-        with self._lock:
+        with self.lock:
             prefix = click.style("Error:", fg="red", bold=True) if self.color else "Error:"
+            self._erase()
             click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)
 
 

@@ -8,6 +8,7 @@ does not document, where any field is accepted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -15,6 +16,11 @@ from ldseg.resources import load_schema
 
 #: Field names LaunchDarkly masks on read, whatever the kind (research: ld-api.md §1).
 KNOWN_SECRET_FIELDS = frozenset({"writeKey", "apiKey", "secret", "policyKey"})
+
+#: In kinds whose config LD does not document, a field named like a credential is treated as a
+#: secret (never shown, never saved, compared only through the mask): better one field too
+#: careful than a warehouse password in a pull-request comment.
+SECRET_LIKE = re.compile(r"key|secret|token|password|passwd|credential|private|auth", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,9 @@ class KindSpec:
         return self.required + self.optional
 
     def is_secret(self, field: str) -> bool:
-        return field in self.secrets or field in KNOWN_SECRET_FIELDS
+        if field in self.secrets or field in KNOWN_SECRET_FIELDS:
+            return True
+        return self.open and SECRET_LIKE.search(field) is not None
 
 
 @cache

@@ -98,6 +98,7 @@ def build_document(
     *,
     base_uri: str,
     scoping: Mapping[str, list[str]] | None = None,
+    rotate_secrets: bool = False,
     created: datetime | None = None,
     salt: str | None = None,
 ) -> dict[str, Any]:
@@ -109,6 +110,7 @@ def build_document(
         "base_uri": base_uri,
         "config": {"files": list(desired.files), "digest": config_digest(desired)},
         "scoping": dict(scoping or {}),
+        "options": {"rotate_secrets": rotate_secrets},
         "partial": plan.partial,
         "secrets": {"salt": salt, "fingerprints": secret_fingerprints(desired, salt)},
         "summary": plan.summary().to_dict() | {"line": plan.summary().line()},

@@ -12,11 +12,17 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO
 
+from ldseg.console import console
+
 _FRAMES = "|/-\\"
 
 
 class Progress:
-    """``with Progress("Reading LaunchDarkly", lambda: f"{n} requests"): ...``"""
+    """``with Progress("Reading LaunchDarkly", lambda: f"{n} requests"): ...``
+
+    It registers with the console, which erases it before printing any line, and draws under the
+    console's lock, so results and warnings never end up glued to the progress line.
+    """
 
     def __init__(
         self,
@@ -40,6 +46,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.enabled:
+            console.transient = self
             self._thread = threading.Thread(target=self._run, name="ldseg-progress", daemon=True)
             self._thread.start()
         return self
@@ -50,9 +57,17 @@ class Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        with console.lock:
+            if console.transient is self:
+                console.transient = None
+            self.erase()
+
+    def erase(self) -> None:
+        """Clear the line if it is drawn (called with the console's lock held)."""
         if self._drawn:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
+            self._drawn = False
 
     def _run(self) -> None:
         if self._stop.wait(self.delay):
@@ -61,8 +76,11 @@ class Progress:
         start = time.monotonic()
         while not self._stop.is_set():
             elapsed = time.monotonic() - start + self.delay
-            self.stream.write(f"\r\x1b[2K{_FRAMES[frame % 4]} {self.label}… {self.status()} ({elapsed:.0f}s)")
-            self.stream.flush()
-            self._drawn = True
+            with console.lock:
+                self.stream.write(
+                    f"\r\x1b[2K{_FRAMES[frame % 4]} {self.label}… {self.status()} ({elapsed:.0f}s)"
+                )
+                self.stream.flush()
+                self._drawn = True
             frame += 1
             self._stop.wait(self.interval)

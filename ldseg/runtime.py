@@ -64,12 +64,21 @@ def connect(
     env = os.environ if env is None else env
     if sandbox_state is not None:
         return _start_sandbox(Path(sandbox_state or DEFAULT_SANDBOX_STATE))
-    uri = base_uri or env.get("LD_BASE_URI") or DEFAULT_BASE_URI
-    parsed = urlparse(uri)
+    uri = (base_uri or env.get("LD_BASE_URI") or DEFAULT_BASE_URI).rstrip("/")
+    examples = (
+        "Use e.g. https://app.launchdarkly.com, https://app.eu.launchdarkly.com or "
+        "https://app.launchdarkly.us (--base-uri / LD_BASE_URI)."
+    )
+    try:
+        parsed = urlparse(uri)
+        parsed.port  # noqa: B018  (raises ValueError for a malformed port or IPv6 host)
+    except ValueError:
+        raise LdsegError(f"The base URI {uri!r} is not a valid URL. {examples}") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise LdsegError(f"The base URI {uri!r} is not an http(s) URL. {examples}")
+    if parsed.path not in ("", "/") or parsed.query:
         raise LdsegError(
-            f"The base URI {uri!r} is not an http(s) URL. Use e.g. https://app.launchdarkly.com, "
-            "https://app.eu.launchdarkly.com or https://app.launchdarkly.us (--base-uri / LD_BASE_URI)."
+            f"The base URI {uri!r} has a path; give the host only (ldseg adds /api/v2/...). {examples}"
         )
     token = next((env[v] for v in TOKEN_VARS if env.get(v)), None)
     if not token:

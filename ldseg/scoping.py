@@ -53,8 +53,27 @@ class Scoping:
             return False
         return not self.targets or any(glob_match(t, str(address)) for t in self.targets)
 
-    def unmatched_targets(self, desired: DesiredState) -> list[str]:
-        return [t for t in self.targets if not any(_target_may_touch(t, s) for s in desired.scopes)]
+    def unmatched(self, desired: DesiredState) -> list[str]:
+        """Each --target, --project or --env that matches nothing in the configuration (a typo
+        there would otherwise plan nothing and say "No changes.")."""
+        projects = sorted({p for p, _ in desired.scopes})
+        envs = sorted({e for _, e in desired.scopes})
+        out = [
+            f"--project {p} matches no project of the configuration ({', '.join(projects) or 'none'})"
+            for p in self.projects
+            if p not in projects
+        ]
+        out += [
+            f"--env {e} matches no environment of the configuration ({', '.join(envs) or 'none'})"
+            for e in self.envs
+            if e not in envs
+        ]
+        out += [
+            f"--target {t} matches nothing in the configuration"
+            for t in self.targets
+            if not any(_target_may_touch(t, s) for s in desired.scopes)
+        ]
+        return out
 
     def _scope_filters_ok(self, scope: Scope) -> bool:
         return (not self.projects or scope[0] in self.projects) and (not self.envs or scope[1] in self.envs)

@@ -44,8 +44,10 @@ from typing import Any
 from ldseg import kinds
 from ldseg.errors import LdsegError
 from ldseg.ld.client import LDClient, seg
-from ldseg.ld.reader import parse_destination
+from ldseg.ld.reader import list_destinations
 from ldseg.model import Address, DestinationSpec, LiveDestination
+from ldseg.planner.destinations import destination_diffs
+from ldseg.render.common import describe_diff
 from ldseg.secrets import SecretState, compare_secret
 from ldseg.segment import (
     LAUNCHDARKLY_CATALOG_ID,
@@ -158,65 +160,35 @@ def readback_check(spec: DestinationSpec, live: Sequence[LiveDestination]) -> Ch
         return Check(
             READBACK, Outcome.FAIL, f"LaunchDarkly has kind {current.kind}, the config says {spec.kind}"
         )
-    problems = _config_problems(spec, current)
-    if current.on != spec.on:
-        problems.insert(0, f"on: LaunchDarkly has {_fmt(current.on)}, the config says {_fmt(spec.on)}")
-    secrets, notes = _secret_findings(spec, current)
-    problems.extend(secrets)
-    if problems:
-        return Check(READBACK, Outcome.FAIL, "; ".join(problems))
+    diffs, _ = destination_diffs(spec, current)  # what a plan would change is what does not match
+    if diffs:
+        return Check(READBACK, Outcome.FAIL, "; ".join(describe_diff(d) for d in diffs))
     state = "on" if spec.on else "off, as declared (LaunchDarkly exports nothing through it)"
     detail = f"exists in {where} (id {current.id}) with kind {spec.kind}, {state}, and the declared config"
-    return Check(READBACK, Outcome.PASS, "; ".join([detail, *notes]))
+    return Check(READBACK, Outcome.PASS, "; ".join([detail, *_secret_notes(spec, current)]))
 
 
-def _config_problems(spec: DestinationSpec, current: LiveDestination) -> list[str]:
-    """Non-secret fields ldseg manages (as the planner defines them) that differ."""
+def _secret_notes(spec: DestinationSpec, current: LiveDestination) -> list[str]:
+    """What the read-back could and could not see of each declared secret (none contradicts it,
+    or the plan comparison would have found a difference)."""
     k = kinds.kind(spec.kind)
-    managed = set(spec.config) | (set() if k.open else set(k.fields))
-    out = []
-    for f in sorted(x for x in managed if not k.is_secret(x) and x not in spec.unresolved_secrets):
-        has, says = current.config.get(f), spec.config.get(f)
-        if (f in current.config) != (f in spec.config) or has != says:
-            live = _fmt(has) if f in current.config else "nothing"
-            wanted = _fmt(says) if f in spec.config else "nothing"
-            out.append(f"config.{f}: LaunchDarkly has {live}, the config says {wanted}")
-    return out
-
-
-def _secret_findings(spec: DestinationSpec, current: LiveDestination) -> tuple[list[str], list[str]]:
-    """``(problems, notes)`` about the secret fields: a contradicting or missing mask is a problem."""
-    k = kinds.kind(spec.kind)
-    problems: list[str] = []
     notes: list[str] = []
-    managed = set(spec.config) | (set() if k.open else set(k.fields) & set(current.config))
-    fields = sorted(f for f in managed if k.is_secret(f))
-    for f in fields:
+    for f in sorted(f for f in spec.config if k.is_secret(f)):
         live = current.config.get(f)
-        if f not in spec.config:
-            problems.append(f"config.{f}: LaunchDarkly has a value the config does not declare")
-        elif f in spec.unresolved_secrets:
+        if f in spec.unresolved_secrets:
             names = ", ".join(spec.unresolved_secrets[f].variables)
             notes.append(f"config.{f} was not compared ({names} is not set)")
+            continue
+        state = compare_secret(live, str(spec.config[f]))
+        if state is SecretState.UNREADABLE:
+            notes.append(f"config.{f} comes back in a form ldseg cannot compare (assumed unchanged)")
+        elif state is SecretState.MATCHES:
+            notes.append(f"config.{f} matches")
+        elif isinstance(live, str) and not live.strip("*•●"):
+            notes.append(f"config.{f} is masked completely, so LaunchDarkly could hold another value unseen")
         else:
-            state = compare_secret(live, str(spec.config[f]))
-            if state is SecretState.MISSING:
-                problems.append(f"config.{f}: LaunchDarkly has no value for it")
-            elif state is SecretState.CONTRADICTS:
-                problems.append(
-                    f"config.{f}: the masked value in LaunchDarkly contradicts the declared secret"
-                )
-            elif state is SecretState.UNREADABLE:
-                notes.append(f"config.{f} comes back in a form ldseg cannot compare (assumed unchanged)")
-            elif state is SecretState.MATCHES:
-                notes.append(f"config.{f} matches")
-            elif isinstance(live, str) and not live.strip("*•●"):
-                notes.append(
-                    f"config.{f} is masked completely, so LaunchDarkly could hold another value unseen"
-                )
-            else:
-                notes.append(f"the visible characters of the masked config.{f} match the declared secret")
-    return problems, notes
+            notes.append(f"the visible characters of the masked config.{f} match the declared secret")
+    return notes
 
 
 def _fmt(value: Any) -> str:
@@ -374,7 +346,7 @@ class SmokeRunner:
     def run(self, specs: Sequence[DestinationSpec]) -> list[SmokeResult]:
         if not specs:
             return []
-        live = [d for d in (parse_destination(i) for i in _items(self.ld.get("/api/v2/destinations"))) if d]
+        live, _ = list_destinations(self.ld)
         checks: list[list[Check]] = [[readback_check(s, live)] for s in specs]
         segment_idx = [i for i, s in enumerate(specs) if s.kind == "segment"]
         public = (
@@ -601,8 +573,3 @@ def _missing(spec: DestinationSpec) -> str:
 
 def _minute(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
-
-
-def _items(body: Any) -> list[dict[str, Any]]:
-    items = body.get("items") if isinstance(body, dict) else None
-    return [i for i in items or [] if isinstance(i, dict)]

@@ -1,108 +1,96 @@
-"""Is a saved plan still true? Re-read only the objects its changes guard, and compare.
+"""Is a saved plan still true? Compare it with a fresh plan made from the same config and scoping.
 
-- destinations: the one list call; a planned create is stale if the name now exists, anything else
-  if its ``_id`` is gone or its ``version`` or content fingerprint moved;
-- environments: one GET each; stale if ``defaultTrackEvents`` is no longer what was planned from;
-- flags: the changed keys only (by key, or a filtered listing for many); stale if the flag's
-  configuration in that environment moved (its per-environment ``version``, or ``trackEvents``).
-  The flag-wide ``_version`` is recorded but not compared: it moves with edits to *other*
-  environments, which do not touch what the plan changes.
+A saved plan is applied only if a plan made now, from the (digest-checked) config and the live
+state read now, holds exactly the same changes. The file is therefore never trusted for what to
+write: an edited file whose checksum was recomputed still cannot add, change or drop a change, or
+hide a safety rail. The guards in the file then say *why* a plan went stale, object by object:
 
-A plan that was applied is stale by these rules: every object it changed has moved.
+- destinations: a planned create (or a replacement's new kind) is stale if that destination now
+  exists; anything else if its ``_id`` is gone or its ``version`` or content fingerprint moved;
+- environments: stale if ``defaultTrackEvents`` is no longer what was planned from;
+- flags: stale if the flag's configuration in that environment moved (its per-environment
+  ``version``, or ``trackEvents``). The flag-wide ``_version`` is recorded but not compared: it
+  moves with edits to *other* environments, which do not touch what the plan changes.
+
+A plan that was applied is stale by these rules: every object it changed has moved. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from ldseg.errors import ApiError
-from ldseg.ld.client import LDClient, seg
-from ldseg.ld.flags import read_flags
-from ldseg.ld.reader import parse_destination
-from ldseg.model import DesiredState, ExportSpec, FlagSelection, LiveDestination, Location, ScopeSpec
+from ldseg.model import LiveDestination, LiveState
 from ldseg.plan import Action, Change, Plan
 from ldseg.planner.destinations import content_fingerprint
 from ldseg.render.common import fmt
 
 
-def stale_objects(client: LDClient, plan: Plan) -> list[str]:
-    """One line per guarded object that changed since the plan was made."""
-    changes = list(plan.changes)
-    out: list[str] = []
-    dests = [c for c in changes if c.address.type == "destination"]
-    if dests:
-        items = client.get("/api/v2/destinations").get("items") or []
-        out += _stale_destinations(dests, [d for d in map(parse_destination, items) if d is not None])
-    envs = [c for c in changes if c.address.type == "environment"]
-    out += [line for line in client.map(lambda c: _stale_environment(client, c), envs) if line]
-    flags = [c for c in changes if c.address.type == "flag"]
-    if flags:
-        out += _stale_flags(client, flags)
-    return out
-
-
-def _stale_destinations(changes: Iterable[Change], live: list[LiveDestination]) -> list[str]:
-    by_id = {d.id: d for d in live}
-    out = []
-    for c in changes:
-        guard = c.guard or {}
-        if c.action is Action.CREATE:
-            if any(d.address == c.address for d in live):
-                out.append(f"{c.address} now exists in LaunchDarkly (created after the plan)")
+def stale_reasons(saved: Plan, fresh: Plan, live: LiveState) -> list[str]:
+    """One line per object whose saved change no longer matches what a fresh plan says."""
+    out: dict[str, str] = {}
+    for c in saved.changes:
+        reason = _guard_moved(c, live)
+        if reason:
+            out[str(c.address)] = reason
+    then = {str(c.address): _content(c) for c in saved.changes}
+    now = {str(c.address): _content(c) for c in fresh.changes}
+    for address in sorted(set(then) | set(now)):
+        if address in out or then.get(address) == now.get(address):
             continue
-        current = by_id.get(str(guard.get("id", c.live_id)))
-        if current is None:
-            out.append(f"{c.address} (id {c.live_id}) no longer exists in LaunchDarkly")
-        elif current.version != guard.get("version") or content_fingerprint(current) != guard.get(
-            "fingerprint"
-        ):
-            out.append(
-                f"{c.address} changed in LaunchDarkly (version {guard.get('version')} -> {current.version})"
+        if address not in now:
+            out[address] = (
+                f"{address}: the saved plan changes it, a plan made now does not "
+                "(changed in LaunchDarkly, gone, or not what the config says)"
             )
-    return out
+        elif address not in then:
+            out[address] = (
+                f"{address}: a plan made now changes it ({now[address]['action']}), the saved plan does not"
+            )
+        else:
+            out[address] = f"{address}: a plan made now changes it differently from the saved plan"
+    return [out[a] for a in sorted(out)]
 
 
-def _stale_environment(client: LDClient, c: Change) -> str | None:
-    a = c.address
-    try:
-        body = client.get(f"/api/v2/projects/{seg(a.project)}/environments/{seg(a.environment)}")
-    except ApiError as exc:
-        if exc.status == 404:
-            return f"{a} no longer exists in LaunchDarkly"
-        raise
-    planned = (c.guard or {}).get("defaultTrackEvents")
-    now = body.get("defaultTrackEvents")
-    if now != planned:
-        return f"{a} defaultTrackEvents is now {fmt(now)} (planned from {fmt(planned)})"
+def _content(c: Change) -> dict[str, Any]:
+    data = c.to_dict()
+    data.pop("guard", None)
+    return data
+
+
+def _guard_moved(c: Change, live: LiveState) -> str | None:
+    if c.address.type == "destination":
+        return _destination(c, [d for ds in live.destinations.values() for d in ds])
+    if c.address.type == "environment":
+        env = live.environments.get(c.address.scope)
+        planned = (c.guard or {}).get("defaultTrackEvents")
+        if env is not None and env.default_track_events != planned:
+            now = fmt(env.default_track_events)
+            return f"{c.address} defaultTrackEvents is now {now} (planned from {fmt(planned)})"
+        return None
+    flag = live.flags.get(c.address.project, {}).get(c.address.name)
+    state = flag.envs.get(c.address.environment) if flag else None
+    if flag is None or state is None:
+        return None  # not read now (gone, archived, or no longer selected): the change comparison says so
+    guard = c.guard or {}
+    planned_from = c.diffs[0].before if c.diffs else None
+    if state.version != guard.get("version") or state.track_events != planned_from:
+        return f"{c.address} changed in LaunchDarkly (version {guard.get('version')} -> {state.version})"
     return None
 
 
-def _stale_flags(client: LDClient, changes: list[Change]) -> list[str]:
-    keys: dict[tuple[str, str], list[str]] = {}
-    for c in changes:
-        keys.setdefault(c.address.scope, []).append(c.address.name)
-    nowhere = Location("<plan>", 0)
-    scopes = {
-        scope: ScopeSpec(
-            scope[0],
-            scope[1],
-            nowhere,
-            export=ExportSpec(nowhere, flags=FlagSelection(keys=tuple(sorted(ks)), location=nowhere)),
-        )
-        for scope, ks in keys.items()
-    }
-    read = read_flags(client, DesiredState(scopes), scopes)
-    out = []
-    for c in changes:
-        a = c.address
-        flag = read.flags.get(a.project, {}).get(a.name)
-        state = flag.envs.get(a.environment) if flag else None
-        if flag is None or state is None:
-            why = "no longer exists" if (a.project, a.name) in read.missing else "is archived"
-            out.append(f"{a} {why} in LaunchDarkly")
-            continue
-        guard = c.guard or {}
-        planned_from = c.diffs[0].before if c.diffs else None
-        if state.version != guard.get("version") or state.track_events != planned_from:
-            out.append(f"{a} changed in LaunchDarkly (version {guard.get('version')} -> {state.version})")
-    return out
+def _destination(c: Change, live: Iterable[LiveDestination]) -> str | None:
+    live = list(live)
+    guard = c.guard or {}
+    if c.action in (Action.CREATE, Action.REPLACE) and any(
+        d.address == c.address and d.kind == c.kind for d in live
+    ):
+        return f"{c.address} ({c.kind}) now exists in LaunchDarkly (created after the plan)"
+    if c.action is Action.CREATE:
+        return None
+    current = next((d for d in live if d.id == str(guard.get("id", c.live_id))), None)
+    if current is None:
+        return f"{c.address} (id {c.live_id}) no longer exists in LaunchDarkly"
+    if current.version != guard.get("version") or content_fingerprint(current) != guard.get("fingerprint"):
+        return f"{c.address} changed in LaunchDarkly (version {guard.get('version')} -> {current.version})"
+    return None

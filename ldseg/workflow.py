@@ -4,7 +4,9 @@ apply. Kept out of the CLI so that each command reads as its steps."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,14 +18,14 @@ from ldseg.console import console
 from ldseg.errors import LdsegError, StalePlanError, UnsafePlanError
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.reader import read_live
-from ldseg.model import RESOURCE_TYPES, DesiredState
+from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState
 from ldseg.plan import Plan
 from ldseg.planfile import SavedPlan, config_differences, load_document
 from ldseg.planner import PlanOptions, make_plan
 from ldseg.progress import Progress
 from ldseg.runtime import Connection
 from ldseg.scoping import Scoping
-from ldseg.staleness import stale_objects
+from ldseg.staleness import stale_reasons
 
 
 def load_desired(paths: Sequence[str]) -> DesiredState:
@@ -47,9 +49,19 @@ def read_and_plan(
     rotate_secrets: bool = False,
     parallelism: int = DEFAULT_PARALLELISM,
 ) -> Plan:
-    scoping = scoping or Scoping()
-    for t in scoping.unmatched_targets(desired):
-        console.warn(f"--target {t} matches nothing in the configuration.")
+    """Read LaunchDarkly and plan; warnings (and safety rails) are shown on stderr."""
+    plan, _, warnings = _plan_now(conn, desired, scoping or Scoping(), rotate_secrets, parallelism)
+    for w in [*warnings, *plan.warnings, *(i.message for i in plan.safety)]:
+        console.warn(w)
+    return plan
+
+
+def _plan_now(
+    conn: Connection, desired: DesiredState, scoping: Scoping, rotate_secrets: bool, parallelism: int
+) -> tuple[Plan, LiveState, list[str]]:
+    unmatched = scoping.unmatched(desired)
+    if unmatched:
+        raise LdsegError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
     types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
     with conn.reader(parallelism) as client:
         progress = Progress(
@@ -57,14 +69,8 @@ def read_and_plan(
         )
         with progress:
             result = read_live(client, desired, scoping.scopes(desired), types)
-    for w in result.warnings:
-        console.warn(w)
     plan = make_plan(desired, result.live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
-    for w in plan.warnings:
-        console.warn(w)
-    for issue in plan.safety:
-        console.warn(issue.message)
-    return plan
+    return plan, result.live, result.warnings
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:
@@ -88,22 +94,27 @@ def load_saved_plan(path: str) -> SavedPlan:
     return load_document(text, path)
 
 
-def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, parallelism: int) -> None:
-    """Refuse (StalePlanError, nothing changed) a plan whose config, secrets, account or guarded
-    remote objects changed since it was made."""
+def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, parallelism: int) -> Plan:
+    """Return the plan to apply: a fresh plan identical to the saved one. Refuse (StalePlanError,
+    nothing changed) when the config, a secret, the account or LaunchDarkly moved since the plan
+    was made, or the file no longer says what a plan made now says (see staleness.py)."""
     reasons = config_differences(saved, desired)
     planned_uri = saved.doc["base_uri"]
     if planned_uri != conn.base_uri and conn.sandbox is None:
         reasons.append(f"the plan was made against {planned_uri}, not {conn.base_uri}")
+    fresh = saved.plan
     if not reasons:
-        with conn.reader(parallelism) as client:
-            reasons = stale_objects(client, saved.plan)
+        scoping = Scoping(**{k: tuple(v) for k, v in saved.doc.get("scoping", {}).items()})
+        rotate = bool(saved.doc.get("options", {}).get("rotate_secrets", False))
+        fresh, live, _ = _plan_now(conn, desired, scoping, rotate, parallelism)
+        reasons = stale_reasons(saved.plan, fresh, live)
     if reasons:
         listing = "\n".join(f"  - {r}" for r in reasons)
         raise StalePlanError(
             f"The saved plan is stale; nothing was changed:\n{listing}\nRun `ldseg plan --out` again and "
             "review the new plan."
         )
+    return fresh
 
 
 def apply_plan(
@@ -134,8 +145,14 @@ def _stopping_on_signals(applier: Applier) -> Iterator[None]:
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if applier.stop.is_set():
-            raise KeyboardInterrupt
+        if applier.stop.is_set():  # the second signal: quit now, without waiting for anything
+            console.error(
+                "Quitting at once: writes in flight may or may not have been applied. "
+                "Run `ldseg plan` to see where LaunchDarkly stands; `ldseg apply` finishes the job."
+            )
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
         applier.report.interrupted_by = signum
         applier.stop.set()
         console.info(

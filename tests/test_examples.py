@@ -27,7 +27,10 @@ def scripts(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("run", "script", "before_script") and isinstance(value, (str, list)):
-                yield from [value] if isinstance(value, str) else [str(v) for v in value]
+                items = [value] if isinstance(value, str) else value
+                for item in items:  # a ": " in an unquoted line makes YAML read a mapping, not a command
+                    assert isinstance(item, str), f"not a shell line (quote it): {item!r}"
+                    yield item
             else:
                 yield from scripts(value)
     elif isinstance(node, list):

@@ -32,7 +32,10 @@ def _run(group: click.Group, argv: list[str], prog_name: str, extra: dict[str, A
     except click.ClickException as exc:  # usage errors included: exit 1, never 2
         exc.show()
         return EXIT_ERROR
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click wraps Ctrl-C in Abort
+            click.echo("Interrupted; nothing was changed after this point.", err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return EXIT_ERROR
     except LdsegError as exc:
@@ -41,7 +44,7 @@ def _run(group: click.Group, argv: list[str], prog_name: str, extra: dict[str, A
         console.error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("\nInterrupted.", err=True)
+        click.echo("Interrupted; nothing was changed after this point.", err=True)
         return 130
     except Exception as exc:  # a bug: say so plainly, keep the traceback behind --debug
         if flags.debug:

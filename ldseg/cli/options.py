@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,7 +26,8 @@ class Flags:
 flags = Flags()
 
 
-def _apply(fn: F, options: list[Callable[[F], F]]) -> F:
+def decorate(fn: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """Apply several click decorators, the first outermost (as if stacked in that order)."""
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -47,7 +48,6 @@ def global_options(fn: F) -> F:
 
     def debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         flags.debug = flags.debug or value
-        console.debug = flags.debug
 
     def quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         console.quiet = console.quiet or value
@@ -58,7 +58,7 @@ def global_options(fn: F) -> F:
     def flag(name: str, cb: Callable[[click.Context, click.Parameter, bool], None], help: str) -> Any:
         return click.option(name, is_flag=True, callback=cb, expose_value=False, is_eager=True, help=help)
 
-    return _apply(
+    return decorate(
         fn,
         [
             flag("--debug", debug, "Show tracebacks for errors."),
@@ -70,7 +70,7 @@ def global_options(fn: F) -> F:
 
 def connection_options(fn: F) -> F:
     """--base-uri, --sandbox[=STATE]; read back with ``open_connection()``."""
-    return _apply(
+    return decorate(
         fn,
         [
             click.option(
@@ -131,7 +131,7 @@ format_option = click.option(
 
 def scoping_options(fn: F) -> F:
     """--target/--project/--env; read back with ``scoping()``."""
-    return _apply(
+    return decorate(
         fn,
         [
             click.option(

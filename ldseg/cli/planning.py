@@ -83,7 +83,9 @@ def plan(
     with open_connection() as conn:
         sc = scoping()
         the_plan = read_and_plan(conn, desired, scoping=sc, rotate_secrets=rotate_secrets)
-        doc = build_document(the_plan, desired, base_uri=conn.base_uri, scoping=sc.to_dict())
+        doc = build_document(
+            the_plan, desired, base_uri=conn.base_uri, scoping=sc.to_dict(), rotate_secrets=rotate_secrets
+        )
     if out_path:
         try:
             Path(out_path).write_text(dumps(doc), encoding="utf-8")
@@ -132,12 +134,21 @@ def apply(
             "A saved plan is applied exactly as planned: --target, --project, --env and --rotate-secrets "
             "belong to `ldseg plan --out`."
         )
+    if saved is not None and not config_paths:
+        missing = [f for f in saved.files if not Path(f).exists()]
+        if missing:
+            raise LdsegError(
+                f"The saved plan was made from {', '.join(saved.files)} (paths as given to `ldseg plan`), "
+                f"and {', '.join(missing)} is not there from this directory. Run apply where plan ran, or "
+                "pass the config with -c."
+            )
     desired = load_desired(config_paths or (saved.files if saved else ()))
     with open_connection() as conn:
         if saved is not None:
+            _warn_saved(saved.plan)
             the_plan = saved.plan
-            if not the_plan.empty:
-                check_saved_plan(saved, desired, conn, parallelism)
+            if not the_plan.empty:  # apply what a plan made now says, if it is what was reviewed
+                the_plan = check_saved_plan(saved, desired, conn, parallelism)
             console.out(render_plan(the_plan, color=console.color), nl=False)
             if the_plan.empty:
                 return EXIT_OK
@@ -219,8 +230,15 @@ def _raise_if_incomplete(report: ApplyReport) -> None:
 def show(planfile: str, output_format: str) -> int:
     """Render a saved plan (offline)."""
     saved = load_saved_plan(planfile)
+    _warn_saved(saved.plan)
     _emit(saved.plan, output_format, saved.files, saved.doc)
     return EXIT_OK
+
+
+def _warn_saved(plan: Plan) -> None:
+    """What the plan said when it was made (partial, safety rails), said again."""
+    for w in [*plan.warnings, *(i.message for i in plan.safety)]:
+        console.warn(w)
 
 
 @cli.command()

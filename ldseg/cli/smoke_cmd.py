@@ -27,6 +27,7 @@ from ldseg.cli.options import (
     EXIT_OK,
     config_option,
     connection_options,
+    decorate,
     format_option,
     global_options,
     open_connection,
@@ -102,22 +103,16 @@ _TEST_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 
 
-def _decorate(fn: F, options: Sequence[Callable[[Any], Any]]) -> F:
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
 def smoke_options(fn: F) -> F:
     """Options ``apply`` takes for its smoke test run (``--no-smoke-test`` ...), kept out of its
     signature: they are read back from the click context by ``after_apply``."""
     skip = _option("--no-smoke-test", is_flag=True, help="Skip the smoke tests after applying.")
-    return _decorate(fn, [skip, *_TEST_OPTIONS])
+    return decorate(fn, [skip, *_TEST_OPTIONS])
 
 
 def smoke_test_options(fn: F) -> F:
     """Options of ``ldseg test``: apply's smoke options without --no-smoke-test."""
-    return _decorate(fn, _TEST_OPTIONS)
+    return decorate(fn, _TEST_OPTIONS)
 
 
 def _value(meta: dict[str, Any], name: str, default: Any = None) -> tuple[Any, ParameterSource | None]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ldseg.errors import ApiError, LdsegError
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.flags import read_flags
-from ldseg.ld.reader import parse_destination
+from ldseg.ld.reader import list_destinations
 from ldseg.model import (
     DesiredState,
     ExportSpec,
@@ -60,14 +60,14 @@ def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[
             f"({', '.join(acct.projects)}). Check --env."
         )
     scopes = sorted(acct.environments)
-    items = client.get("/api/v2/destinations").get("items") or []
-    for item in items:
-        d = parse_destination(item)
-        if d is not None and (d.project, d.environment) in acct.environments:
+    placed, unplaced = list_destinations(client)
+    for d in placed:
+        if (d.project, d.environment) in acct.environments:
             acct.destinations.setdefault((d.project, d.environment), []).append(d)
-    unplaced = sum(1 for i in items if parse_destination(i) is None)
     if unplaced:
-        acct.warnings.append(f"{unplaced} destination(s) have no _links.self.href and were not exported.")
+        acct.warnings.append(
+            f"{len(unplaced)} destination(s) have no _links.self.href and were not exported."
+        )
     read = read_flags(client, _everything(scopes), scopes)
     acct.flags = read.flags
     acct.warnings.extend(read.warnings)

@@ -58,6 +58,11 @@ class RetryBudgetError(ApiError):
     """A request kept failing until its retry budget was spent."""
 
 
+class RequestAbandoned(ApiError):
+    """The client was told to stop (an interrupted apply) while a request waited to be retried or
+    paced: the request was not (re)sent."""
+
+
 class LDClient:
     """A thread-safe LaunchDarkly REST client. Use as a context manager or call ``close()``."""
 
@@ -80,7 +85,9 @@ class LDClient:
         self.retry_budget = retry_budget
         self._sleep = sleep
         self._clock = clock
-        self.pacer = Pacer(clock=clock, sleep=sleep)
+        #: set by an interrupted apply: waits end early and the request is abandoned
+        self.stop: threading.Event | None = None
+        self.pacer = Pacer(clock=clock, sleep=self._pause)
         self._http = httpx.Client(
             base_url=self.base_uri,
             headers={
@@ -185,19 +192,36 @@ class LDClient:
                 )
             with self._lock:
                 self.retry_count += 1
-            self._sleep(wait)
+            self._pause(wait, f"{method} {_bare(path)} (after {failure})")
             waited += wait
 
     def get(self, path: str, params: Params = None) -> Any:
-        return self.request("GET", path, params=params).json()
+        return self._json(self.request("GET", path, params=params), "GET", path)
 
     def post(self, path: str, body: Any) -> Any:
-        resp = self.request("POST", path, json=body)
-        return resp.json() if resp.content else None
+        return self._json(self.request("POST", path, json=body), "POST", path)
 
     def patch(self, path: str, body: Any, *, content_type: str = JSON, idempotent: bool = True) -> Any:
         resp = self.request("PATCH", path, json=body, content_type=content_type, idempotent=idempotent)
-        return resp.json() if resp.content else None
+        return self._json(resp, "PATCH", path)
+
+    def _json(self, resp: httpx.Response, method: str, path: str) -> Any:
+        """The response body as JSON; a 2xx that is not JSON (a proxy or login page) is an error."""
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            kind = resp.headers.get("Content-Type", "no content type")
+            raise ApiError(
+                f"{self.base_uri} answered {method} {_bare(path)} with {resp.status_code} but not JSON "
+                f"({kind}). Is --base-uri / LD_BASE_URI LaunchDarkly's API host "
+                "(e.g. https://app.launchdarkly.com)?",
+                status=resp.status_code,
+                code="not_json",
+                method=method,
+                path=path,
+            ) from None
 
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
@@ -207,7 +231,7 @@ class LDClient:
         page = self.get(path, params)
         while True:
             yield from page.get("items", [])
-            nxt = (page.get("_links") or {}).get("next", {}).get("href")
+            nxt = ((page.get("_links") or {}).get("next") or {}).get("href")
             if not nxt:
                 return
             page = self.get(nxt)
@@ -219,6 +243,17 @@ class LDClient:
             return [fn(i) for i in items]
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool:
             return list(pool.map(fn, items))
+
+    def _pause(self, seconds: float, what: str = "a request") -> None:
+        """Sleep, unless told to stop: then abandon the request instead of waiting on."""
+        if self.stop is None:
+            self._sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise RequestAbandoned(
+                f"not sent: the apply was interrupted while {what} waited {seconds:.0f} s "
+                "to be retried or paced",
+                code="interrupted",
+            )
 
     def _backoff(self, attempt: int) -> float:
         base: float = min(30.0, 0.5 * 2.0 ** (attempt - 1))

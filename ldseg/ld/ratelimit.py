@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 #: Wait after a 429 that carries no usable timing at all (Flagsmith's observation; research §4).
 NO_HEADER_WAIT = 10.0
-MAX_WAIT = 60.0
+#: the longest single wait ldseg accepts from LD's headers (the request's retry budget caps the total)
+MAX_WAIT = 300.0
 
 _ROUTES = [
     (re.compile(r"^/api/v2/flags/[^/]+/[^/]+$"), "/api/v2/flags/{projectKey}/{featureFlagKey}"),

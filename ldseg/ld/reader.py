@@ -134,24 +134,29 @@ def _raise_missing(client: LDClient, desired: DesiredState, missing: list[Scope]
     raise ConfigError(problems)
 
 
-def _list_destinations(client: LDClient, warnings: list[str]) -> tuple[list[LiveDestination], set[str]]:
-    """The placed destinations, and the names of those without a usable self link."""
-    body = client.get("/api/v2/destinations")
-    items = body.get("items") or []
+def list_destinations(client: LDClient) -> tuple[list[LiveDestination], list[str]]:
+    """Every destination of the account (one call: LD has no per-scope list), and the names of
+    those whose scope cannot be told because they have no usable ``_links.self.href``."""
+    items = client.get("/api/v2/destinations").get("items") or []
     placed: list[LiveDestination] = []
-    unplaced: set[str] = set()
+    unplaced: list[str] = []
     for item in items:
         d = parse_destination(item)
         if d is None:
-            unplaced.add(str(item.get("name") or ""))
+            unplaced.append(str(item.get("name") or ""))
         else:
             placed.append(d)
+    return placed, unplaced
+
+
+def _list_destinations(client: LDClient, warnings: list[str]) -> tuple[list[LiveDestination], set[str]]:
+    placed, unplaced = list_destinations(client)
     if unplaced:
         warnings.append(
-            f"{len(items) - len(placed)} destination(s) from GET /api/v2/destinations have no usable "
+            f"{len(unplaced)} destination(s) from GET /api/v2/destinations have no usable "
             "_links.self.href, so ldseg cannot tell their project and environment; they were left alone."
         )
-    return placed, unplaced
+    return placed, set(unplaced)
 
 
 def parse_destination(item: dict[str, Any]) -> LiveDestination | None:

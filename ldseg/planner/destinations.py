@@ -19,7 +19,7 @@ from ldseg import kinds
 from ldseg.errors import PlanError, Problem
 from ldseg.model import DestinationSpec, LiveDestination, ScopeSpec
 from ldseg.plan import Action, Change, FieldDiff
-from ldseg.planner.context import Context
+from ldseg.planner.context import Context, PlanOptions
 from ldseg.secrets import SecretState, compare_secret
 
 
@@ -164,6 +164,15 @@ def _describe_live(current: LiveDestination) -> list[FieldDiff]:
             FieldDiff(f"config.{f}", sensitive=True) if k.is_secret(f) else FieldDiff(f"config.{f}", v, None)
         )
     return out
+
+
+def destination_diffs(
+    spec: DestinationSpec, current: LiveDestination, options: PlanOptions | None = None
+) -> tuple[list[FieldDiff], list[str]]:
+    """How ``current`` (same name and kind) differs from ``spec``, exactly as a plan would see it,
+    and the warnings that came up (the smoke test's read-back uses this too)."""
+    ctx = Context(options or PlanOptions())
+    return _diff_destination(spec, current, ctx), ctx.warnings
 
 
 def _diff_destination(spec: DestinationSpec, current: LiveDestination, ctx: Context) -> list[FieldDiff]:

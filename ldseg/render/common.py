@@ -58,3 +58,12 @@ def group_changes(changes: Iterable[Change]) -> list[list[Change]]:
         else:
             groups.append([c])
     return groups
+
+
+def describe_diff(d: FieldDiff) -> str:
+    """One field that differs, as what LaunchDarkly has against what the config says."""
+    if d.sensitive:
+        return f"{d.path}: {SENSITIVE} ({d.reason})" if d.reason else f"{d.path}: {SENSITIVE}"
+    live = "nothing" if d.before is None else fmt(d.before)
+    wanted = "nothing" if d.after is None else fmt(d.after)
+    return f"{d.path}: LaunchDarkly has {live}, the config says {wanted}"

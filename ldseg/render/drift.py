@@ -9,9 +9,8 @@ from typing import Any
 
 from ldseg import __version__
 from ldseg.plan import Action, Change, Plan
-from ldseg.render.common import fmt
-from ldseg.render.markdown import files_label, to_diff_markers
-from ldseg.secrets import SENSITIVE
+from ldseg.render.common import describe_diff
+from ldseg.render.markdown import frame, to_diff_markers
 
 
 def describe(change: Change) -> str:
@@ -29,15 +28,7 @@ def describe(change: Change) -> str:
 def field_lines(change: Change) -> list[str]:
     if change.action is not Action.UPDATE:
         return []
-    out = []
-    for d in change.diffs:
-        if d.sensitive:
-            out.append(f"{d.path}: {SENSITIVE} ({d.reason})" if d.reason else f"{d.path}: {SENSITIVE}")
-        else:
-            live = "absent" if d.before is None else fmt(d.before)
-            wanted = "absent" if d.after is None else fmt(d.after)
-            out.append(f"{d.path}: LaunchDarkly has {live}, the config says {wanted}")
-    return out
+    return [describe_diff(d) for d in change.diffs]
 
 
 def _headline(plan: Plan) -> str:
@@ -60,16 +51,15 @@ def render_drift_text(plan: Plan) -> str:
 
 
 def render_drift_markdown(plan: Plan, files: Sequence[str]) -> str:
-    text = f"### ldseg drift for {files_label(files)}\n\n**{_headline(plan)}**\n"
+    """Like the plan's Markdown, cut the same way past the comment size limit."""
     if not plan.changes:
-        return text
-    body = render_drift_text(plan).splitlines()[2:]
-    return (
-        text
-        + "\n<details><summary>Show the differences</summary>\n\n```diff\n"
-        + "\n".join(to_diff_markers(line) for line in body)
-        + "\n```\n\n</details>\n"
-    )
+        return frame("ldseg drift", files, plan.warnings, _headline(plan), None)
+    blocks = [
+        [(to_diff_markers(f"  ! {describe(c)}"), 1), *((f"      {line}", 0) for line in field_lines(c))]
+        for c in plan.changes
+    ]
+    body = (blocks, len(plan.changes), "difference")
+    return frame("ldseg drift", files, plan.warnings, _headline(plan), body)
 
 
 def drift_document(plan: Plan, files: Sequence[str], base_uri: str) -> dict[str, Any]:

@@ -429,7 +429,8 @@ def test_json_patch_failure_codes(
 def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """research/ld-api.md §2 "Update": a flag change in an environment that requires approval
     answers **405** ``method_not_allowed``. ldseg sends one PATCH per flag for all its
-    environments, so that flag fails as a whole and is reported; other flags are applied; exit 1."""
+    environments; refused, it retries one environment at a time, so only the gated environment's
+    change fails and is reported; the rest (other environments, other flags) is applied; exit 1."""
     doc = seed()
     doc["projects"]["web"]["environments"]["qa"]["approvalRequired"] = True
     with session("quirk-approval-405", mode, tmp_path, monkeypatch, seed=doc) as s:
@@ -443,11 +444,18 @@ def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.M
         assert result.exit_code == 1, result.output
         assert "405 method_not_allowed" in result.stdout
         assert "! flag:web/qa/search: FAILED:" in result.stdout
-        (search,) = patches(s, "/api/v2/flags/web/search")
-        assert sorted(op["path"] for op in search["patch"]) == [
+        both, *alone = patches(s, "/api/v2/flags/web/search")
+        assert sorted(op["path"] for op in both["patch"]) == [
             "/environments/production/trackEvents",
             "/environments/qa/trackEvents",
         ]
+        assert sorted(op["path"] for body in alone for op in body["patch"]) == [
+            "/environments/production/trackEvents",
+            "/environments/qa/trackEvents",
+        ]
+        statuses = [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")]
+        assert statuses == [405, 200, 405]  # both at once, then production alone, then qa alone
+        assert "! flag:web/production/search" not in result.stdout
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
 
 

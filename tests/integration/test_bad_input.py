@@ -257,3 +257,92 @@ def test_random_configs_validate_or_fail_with_config_error(
 @given(data=st.one_of(st.binary(max_size=200), st.text(max_size=200)))
 def test_random_bytes_and_text_fail_cleanly(tmp_path: Path, data: str | bytes) -> None:
     _load(tmp_path, data)
+
+
+# Configs shaped like real ones (projects, environments, destinations, export blocks) with random
+# leaves: they reach the deep validation paths that random trees rarely do.
+leaf = st.one_of(scalars, st.lists(scalars, max_size=3))
+config_fields = st.dictionaries(
+    st.sampled_from(
+        [
+            "writeKey",
+            "userIDContextKind",
+            "region",
+            "roleArn",
+            "streamName",
+            "project",
+            "topic",
+            "apiKey",
+            "secret",
+            "password",
+            "x",
+        ]
+    ),
+    leaf,
+    max_size=4,
+)
+destination = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": st.one_of(
+            st.sampled_from(["segment", "kinesis", "google-pubsub", "databricks", "nope"]), leaf
+        ),
+        "on": leaf,
+        "config": st.one_of(config_fields, leaf),
+        "extra": leaf,
+    },
+)
+export = st.fixed_dictionaries(
+    {},
+    optional={
+        "new_flags": leaf,
+        "flags": st.one_of(
+            st.fixed_dictionaries(
+                {}, optional={"all": leaf, "keys": leaf, "tags": leaf, "except": leaf, "others": leaf}
+            ),
+            leaf,
+        ),
+    },
+)
+environment = st.fixed_dictionaries(
+    {},
+    optional={
+        "destinations": st.one_of(
+            st.dictionaries(
+                st.text(string.printable, min_size=1, max_size=8), st.one_of(destination, leaf), max_size=3
+            ),
+            leaf,
+        ),
+        "ignore_destinations": leaf,
+        "export": st.one_of(export, leaf),
+    },
+)
+structured = st.fixed_dictionaries(
+    {"version": st.one_of(st.just(1), leaf)},
+    optional={
+        "settings": st.one_of(st.fixed_dictionaries({}, optional={"comment": leaf, "safety": leaf}), leaf),
+        "projects": st.dictionaries(
+            st.sampled_from(["web", "mobile", "bad key", ""]),
+            st.one_of(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "environments": st.dictionaries(
+                            st.sampled_from(["production", "staging", "x y"]),
+                            st.one_of(environment, leaf),
+                            max_size=2,
+                        )
+                    },
+                ),
+                leaf,
+            ),
+            max_size=2,
+        ),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=structured)
+def test_structured_random_configs_validate_or_fail_with_config_error(tmp_path: Path, tree: Any) -> None:
+    _load(tmp_path, yaml.safe_dump(tree, allow_unicode=True))

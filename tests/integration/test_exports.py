@@ -210,16 +210,23 @@ def test_exact_key_of_an_archived_flag_is_left_alone(ldseg: Runner) -> None:
     assert "legacy-cart" not in result.stdout
 
 
-def test_approval_required_fails_that_flag_only(ldseg: Runner) -> None:
-    body = "export:\n  flags: {keys: [search]}"
-    cfg = ldseg.config(config(scope("production", body), scope("qa", body.replace("search", "dark-mode"))))
+def test_approval_required_fails_only_that_environment(ldseg: Runner) -> None:
+    """qa needs approvals: its change fails, the same flags still export in the other environments
+    (one PATCH per flag first; refused with 405, one PATCH per environment)."""
+    body = "export:\n  flags: {keys: [search, dark-mode]}"
+    cfg = ldseg.config(config(scope("production", body), scope("staging", body), scope("qa", body)))
     result = ldseg("apply", "-c", cfg, "--auto-approve")
     assert result.exit_code == 1
     assert "! flag:web/qa/dark-mode: FAILED:" in result.stdout
+    assert "! flag:web/qa/search: FAILED:" in result.stdout
     assert "405 method_not_allowed" in result.stdout
-    assert "1 failed" in result.stdout
-    assert track_events(ldseg, "production")["search"] is True
+    assert "2 failed" in result.stdout
+    for env in ("production", "staging"):
+        assert track_events(ldseg, env)["search"] is True
+        assert track_events(ldseg, env)["dark-mode"] is True
     assert "Fix the cause and run apply again" in result.stderr
+    again = ldseg("apply", "-c", cfg, "--auto-approve")
+    assert "Plan: 0 to add, 0 to change, 0 to destroy; flags: 2 to export" in again.stdout  # only qa is left
 
 
 def test_schema_errors_for_export(ldseg: Runner) -> None:

@@ -250,7 +250,12 @@ def test_scoping(ldseg: Runner) -> None:
     bad = ldseg("plan", "-c", cfg, "--target", "web/production")
     assert (bad.exit_code, "is not an address" in bad.stderr) == (1, True)
     nothing = ldseg("plan", "-c", cfg, "--target", "destination:mobile/*")
+    assert nothing.exit_code == 1
     assert "--target destination:mobile/* matches nothing in the configuration" in nothing.stderr
+    typo = ldseg("plan", "-c", cfg, "--project", "wbe", "--env", "prod", "--detailed-exitcode")
+    assert typo.exit_code == 1
+    assert "--project wbe matches no project of the configuration (web)" in typo.stderr
+    assert "--env prod matches no environment of the configuration (production, staging)" in typo.stderr
 
 
 def test_quiet_and_color(ldseg: Runner) -> None:
@@ -259,3 +264,89 @@ def test_quiet_and_color(ldseg: Runner) -> None:
     assert quiet.stderr == ""
     for result in (ldseg("plan", "-c", cfg), ldseg("plan", "-c", cfg, "--no-color")):
         assert "\x1b[" not in result.output  # not a terminal: never colour
+
+
+def _rewrite(path: str, edit: Any) -> None:
+    """Edit a saved plan and recompute its checksum, as anyone with the file could."""
+    from ldseg.planfile import checksum
+
+    doc = json.loads(Path(path).read_text())
+    edit(doc)
+    doc["checksum"] = checksum(doc)
+    Path(path).write_text(json.dumps(doc))
+
+
+def test_a_tampered_plan_with_a_valid_checksum_is_still_refused(ldseg: Runner) -> None:
+    """The file is never trusted for what to write: apply compares it with a plan made now."""
+    path, _ = saved_plan(ldseg)
+
+    def turn_other_on(doc: dict[str, Any]) -> None:
+        doc["changes"].append(
+            {
+                "address": "flag:web/production/other",
+                "type": "flag",
+                "action": "update",
+                "diff": [{"path": "trackEvents", "before": False, "after": True, "op": "replace"}],
+                "guard": {"_version": 1, "version": 1},
+            }
+        )
+
+    _rewrite(path, turn_other_on)
+    result = ldseg("apply", path)
+    assert result.exit_code == 1
+    assert "flag:web/production/other: the saved plan changes it, a plan made now does not" in result.stderr
+    assert ldseg.sandbox.store.audit_log == []
+
+
+def test_a_safety_rail_removed_from_the_file_still_holds(ldseg: Runner) -> None:
+    cfg = ldseg.config(
+        CONFIG.replace("        destinations:\n          pubsub:", "        destinations: {}\n          #")
+    )
+    path = str(ldseg.tmp_path / "deletes.json")
+    text = CONFIG.replace(
+        "      staging:\n        destinations:\n          pubsub:\n            kind: google-pubsub\n"
+        "            config: {project: p, topic: t}\n",
+        "      staging:\n        destinations: {}\n",
+    ).replace("version: 1\n", "version: 1\nsettings: {safety: {max_destination_deletes: 0}}\n")
+    cfg = ldseg.config(text)
+    assert ldseg("plan", "-c", cfg, "--out", path).exit_code == 0
+    _rewrite(path, lambda doc: doc.update(safety=[]))
+    result = ldseg("apply", path)
+    assert result.exit_code == 3
+    assert "max_destination_deletes allows 0" in result.stderr
+
+
+def test_a_replacement_applied_halfway_is_not_created_twice(ldseg: Runner) -> None:
+    text = CONFIG.replace(
+        "          pubsub:\n            kind: google-pubsub\n            config: {project: p, topic: t}",
+        "          old:\n            kind: google-pubsub\n            config: {project: p, topic: t}",
+    )
+    cfg = ldseg.config(text)
+    path = str(ldseg.tmp_path / "replace.json")
+    assert ldseg("plan", "-c", cfg, "--out", path, "--target", "destination:web/staging/*").exit_code == 0
+    # the create half happened (say the job was killed before the delete)
+    ldseg.sandbox.store.add_destination(
+        project="web",
+        environment="staging",
+        name="old",
+        kind="google-pubsub",
+        config={"project": "p", "topic": "t"},
+    )
+    result = ldseg("apply", path)
+    assert result.exit_code == 1
+    assert "destination:web/staging/old (google-pubsub) now exists in LaunchDarkly" in result.stderr
+    assert len(ldseg.sandbox.store.find_destinations("web", "staging", "old")) == 2  # nothing added
+    fixed = ldseg("apply", "-c", cfg, "--auto-approve", "--target", "destination:web/staging/*")
+    assert fixed.exit_code == 0, fixed.output  # a fresh plan finishes the replacement
+    assert [d["kind"] for d in ldseg.sandbox.store.find_destinations("web", "staging", "old")] == [
+        "google-pubsub"
+    ]
+
+
+def test_show_and_apply_say_a_saved_plan_is_partial(ldseg: Runner) -> None:
+    path = str(ldseg.tmp_path / "partial.json")
+    assert ldseg("plan", "-c", ldseg.config(CONFIG), "--out", path, "--target", "flag:*").exit_code == 0
+    assert "This plan is partial (--target flag:*)" in ldseg("show", path).stderr
+    applied = ldseg("apply", path)
+    assert applied.exit_code == 0, applied.output
+    assert "This plan is partial" in applied.stderr

@@ -288,3 +288,58 @@ def test_interrupt_finishes_in_flight_writes_reports_and_converges(
             timeout=60,
         )
         assert final.returncode == 0, final.stdout + final.stderr
+
+
+def _start(tmp_path: Path, sb: Sandbox, *args: str) -> subprocess.Popen[str]:
+    cfg = tmp_path / "ldseg.yaml"
+    cfg.write_text(CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "LAUNCHDARKLY_", "LDSEG_"))}
+    env.update(
+        LD_BASE_URI=sb.url, LD_ACCESS_TOKEN=DEFAULT_TOKEN, SEGMENT_WRITE_KEY=CANARY_WRITE_KEY, NO_COLOR="1"
+    )
+    argv = [sys.executable, "-m", "ldseg", args[0], "-c", str(cfg), *args[1:]]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(sb: Sandbox, route: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while sum(1 for r in sb.requests() if r["route"] == route) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_second_ctrl_c_quits_at_once(tmp_path: Path) -> None:
+    with Sandbox(seed=big_seed(), latency_ms=200) as sb:
+        proc = _start(tmp_path, sb, "apply", "--auto-approve", "--parallelism", "2", "--no-smoke-test")
+        _wait_for(sb, PATCH_FLAG, 4)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert time.monotonic() - started < 2  # did not wait for the writes in flight
+        assert proc.returncode == 130
+        assert "Quitting at once" in err
+
+
+def test_ctrl_c_while_planning_exits_130_having_changed_nothing(tmp_path: Path) -> None:
+    with Sandbox(seed=big_seed(), latency_ms=300) as sb:
+        proc = _start(tmp_path, sb, "plan")
+        _wait_for(sb, "GET /api/v2/projects/{projectKey}/environments/{environmentKey}", 1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 130
+        assert "Interrupted" in err and "Traceback" not in err
+
+
+def test_an_interrupt_does_not_wait_out_a_rate_limit(tmp_path: Path) -> None:
+    """Writes waiting for a rate-limit window or a retry are abandoned (not sent), not waited for."""
+    with Sandbox(seed=big_seed(), faults="rate=5/10s,quirk=none,routes=PATCH *,seed=13") as sb:
+        proc = _start(tmp_path, sb, "apply", "--auto-approve", "--no-smoke-test")
+        _wait_for(sb, PATCH_FLAG, 6)  # the window is spent: the others wait about 10 s
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert time.monotonic() - started < 3
+        assert proc.returncode == 143, err
+        assert "not sent: the apply was interrupted" in out + err or "not started" in err

@@ -255,7 +255,8 @@ def test_other_kinds_are_unverified_beyond_the_launchdarkly_read_back(ldseg: Run
         ),
         (
             {"config": {"writeKey": "zz-another-key-entirely-9", "userIDContextKind": "user"}},
-            "config.writeKey: the masked value in LaunchDarkly contradicts the declared secret",
+            "config.writeKey: (sensitive) (the masked value in LaunchDarkly does not match the "
+            "configured secret)",
         ),
         (None, "LaunchDarkly has no destination named 'segment-main' in web/production"),
     ],

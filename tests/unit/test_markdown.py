@@ -60,7 +60,7 @@ def test_long_plans_are_cut_with_a_note_on_what_is_left_out() -> None:
     assert len(text) <= 60_000
     shown = text.count("\n+       flag-")
     assert 0 < shown < 9000
-    assert f"_The plan is too long for a comment: {9000 - shown} of 9000 changes are not shown." in text
+    assert f"_Too long for a comment: {9000 - shown} of 9000 changes are not shown." in text
     assert "**Plan: 0 to add, 0 to change, 0 to destroy; flags: 9000 to export" in text
     assert html(text).rstrip().endswith("</details>")  # the fold is still closed
 

@@ -202,3 +202,14 @@ def test_no_create_when_a_destination_of_that_name_has_no_known_scope() -> None:
     with pytest.raises(PlanError) as exc:
         plan(desired(spec("s")), lv)
     assert "without a _links.self.href" in str(exc.value)
+
+
+def test_credential_like_fields_of_undocumented_kinds_are_secrets() -> None:
+    d = desired(
+        spec("wh", "databricks", config={"host": "h", "password": "hunter2hunter2", "accessToken": "t-1"})
+    )
+    p = plan(d, live())
+    (create,) = p.changes
+    shown = {x.path: x for x in create.diffs}
+    assert shown["config.password"].sensitive and shown["config.accessToken"].sensitive
+    assert not shown["config.host"].sensitive and shown["config.host"].after == "h"

@@ -111,11 +111,12 @@ def test_readback_says_a_complete_mask_could_hide_another_key() -> None:
         ),
         (
             [live_dest("main", config={"writeKey": "xx-*****yyy", "userIDContextKind": "user"})],
-            "config.writeKey: the masked value in LaunchDarkly contradicts the declared secret",
+            "config.writeKey: (sensitive) (the masked value in LaunchDarkly does not match the "
+            "configured secret)",
         ),
         (
             [live_dest("main", config={"userIDContextKind": "user"})],
-            "config.writeKey: LaunchDarkly has no value",
+            "config.writeKey: (sensitive) (LaunchDarkly has no value for it)",
         ),
         (
             [live_dest("main", config={"writeKey": "********"})],

@@ -48,3 +48,19 @@ def test_progress_stays_silent_when_quick_or_not_a_terminal_or_disabled() -> Non
         with Progress("x", lambda: "", enabled=enabled, stream=stream, delay=0):
             time.sleep(0.05)
         assert stream.getvalue() == ""
+
+
+def test_a_drawn_progress_line_is_erased_before_any_output(capsys: pytest.CaptureFixture[str]) -> None:
+    from ldseg.console import console
+
+    stream = FakeTty()
+    progress = Progress("Applying", lambda: "1/2 changes", enabled=True, stream=stream, delay=0, interval=60)
+    with progress:
+        deadline = time.monotonic() + 2
+        while "Applying" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        drawn = stream.getvalue()
+        console.out("- destination:web/production/x: deleted")
+        assert stream.getvalue() == drawn + "\r\x1b[2K"  # erased first, then the line printed
+    assert capsys.readouterr().out == "- destination:web/production/x: deleted\n"
+    assert console.transient is None
