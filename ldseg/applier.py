@@ -166,6 +166,7 @@ class Applier:
                     )
                 if attempt == AMBIGUOUS_RETRIES:
                     raise
+                self.client.pause_before_retry(attempt)
                 continue
             return f"created (id {(created or {}).get('_id', '?')})"
         raise AssertionError("unreachable")  # pragma: no cover
@@ -195,6 +196,7 @@ class Applier:
                 ]
                 if attempt == AMBIGUOUS_RETRIES:
                     raise
+                self.client.pause_before_retry(attempt)
                 continue
             return f"updated ({', '.join(d.path for d in change.diffs)})"
         raise AssertionError("unreachable")  # pragma: no cover

@@ -255,6 +255,10 @@ class LDClient:
                 code="interrupted",
             )
 
+    def pause_before_retry(self, attempt: int) -> None:
+        """The jittered backoff, for callers that retry a request themselves (after reading back)."""
+        self._pause(self._backoff(attempt), "a write")
+
     def _backoff(self, attempt: int) -> float:
         base: float = min(30.0, 0.5 * 2.0 ** (attempt - 1))
         return base * (0.5 + random.random() / 2)
