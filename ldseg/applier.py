@@ -19,9 +19,10 @@ from typing import Any
 
 from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError
 from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, RequestAbandoned, seg
-from ldseg.ld.reader import list_destinations, parse_config
-from ldseg.model import Address, DesiredState, DestinationSpec, LiveDestination
+from ldseg.ld.reader import list_destinations, parse_destination
+from ldseg.model import Address, DesiredState, DestinationSpec
 from ldseg.plan import Action, Change, Plan
+from ldseg.planner.destinations import destination_diffs
 
 
 class Status(str, Enum):
@@ -153,27 +154,20 @@ class Applier:
         destination really is not there (no duplicates)."""
         spec = self._spec(unit[0])
         body = {"name": spec.name, "kind": spec.kind, "on": spec.on, "config": dict(spec.config)}
-        for attempt in range(1, AMBIGUOUS_RETRIES + 1):
-            try:
-                created = self.client.post(
-                    f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}", body
-                )
-            except AmbiguousWriteError:
-                found = self._find(spec)
-                if found is not None:
-                    return (
-                        f"created (id {found.id}; confirmed by reading it back after the connection failed)"
-                    )
-                if attempt == AMBIGUOUS_RETRIES:
-                    raise
-                self.client.pause_before_retry(attempt)
-                continue
-            return f"created (id {(created or {}).get('_id', '?')})"
-        raise AssertionError("unreachable")  # pragma: no cover
+        path = f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}"
 
-    def _find(self, spec: DestinationSpec) -> LiveDestination | None:
-        placed, _ = list_destinations(self.client)
-        return next((d for d in placed if d.address == spec.address and d.kind == spec.kind), None)
+        def send() -> str:
+            created = self.client.post(path, body)
+            return f"created (id {(created or {}).get('_id', '?')})"
+
+        def recover() -> str | None:
+            placed, _ = list_destinations(self.client)
+            found = next((d for d in placed if d.address == spec.address and d.kind == spec.kind), None)
+            if found is None:
+                return None
+            return f"created (id {found.id}; confirmed by reading it back after the connection failed)"
+
+        return self._read_back_on_doubt(send, recover)
 
     def _update(self, unit: Unit) -> str:
         """Replace and add ops are idempotent; a remove op is not (the field is gone the second
@@ -184,21 +178,40 @@ class Applier:
         assert change.live_id is not None
         path = f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}/{seg(change.live_id)}"
         ops = destination_patch(change, spec)
+
+        def send() -> str:
+            self.client.patch(path, ops, idempotent=not any(op["op"] == "remove" for op in ops))
+            return f"updated ({', '.join(d.path for d in change.diffs)})"
+
+        def recover() -> str | None:
+            current = parse_destination(self.client.get(path))
+            if (
+                current is not None
+                and not change.has_secret_writes
+                and not destination_diffs(spec, current)[0]
+            ):
+                return f"updated ({', '.join(d.path for d in change.diffs)}; confirmed by reading it back)"
+            config = current.config if current is not None else {}
+            ops[:] = [
+                op for op in ops if op["op"] != "remove" or _unpointer(op["path"].split("/", 2)[2]) in config
+            ]
+            return None  # send what is still missing again
+
+        return self._read_back_on_doubt(send, recover)
+
+    def _read_back_on_doubt(self, send: Callable[[], str], recover: Callable[[], str | None]) -> str:
+        """``send`` a non-idempotent write; when it fails ambiguously, ``recover`` reads back and
+        either says it happened after all, or prepares ``send`` to try again (after a backoff)."""
         for attempt in range(1, AMBIGUOUS_RETRIES + 1):
             try:
-                self.client.patch(path, ops, idempotent=not any(op["op"] == "remove" for op in ops))
+                return send()
             except AmbiguousWriteError:
-                config = parse_config(self.client.get(path).get("config"))
-                ops = [
-                    op
-                    for op in ops
-                    if op["op"] != "remove" or _unpointer(op["path"].split("/", 2)[2]) in config
-                ]
+                done = recover()
+                if done is not None:
+                    return done
                 if attempt == AMBIGUOUS_RETRIES:
                     raise
                 self.client.pause_before_retry(attempt)
-                continue
-            return f"updated ({', '.join(d.path for d in change.diffs)})"
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delete(self, unit: Unit) -> str:

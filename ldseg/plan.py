@@ -79,6 +79,11 @@ class Change:
     guard: Mapping[str, Any] | None = None
 
     @property
+    def has_secret_writes(self) -> bool:
+        """Does realising this change send a secret (which a read-back cannot confirm: masked)?"""
+        return any(d.sensitive and d.op != "remove" for d in self.diffs)
+
+    @property
     def sort_key(self) -> tuple[int, Address]:
         return (_TYPE_ORDER[self.address.type], self.address)
 

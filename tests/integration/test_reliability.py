@@ -343,3 +343,27 @@ def test_an_interrupt_does_not_wait_out_a_rate_limit(tmp_path: Path) -> None:
         assert time.monotonic() - started < 3
         assert proc.returncode == 143, err
         assert "not sent: the apply was interrupted" in out + err or "not started" in err
+
+
+def test_an_ambiguous_update_with_a_removal_is_read_back_not_failed(ldseg: Runner) -> None:
+    """Removing a config field is not idempotent: after a dropped PATCH, ldseg reads the destination
+    back, sees the change happened, and does not send a removal of a field that is gone (a 400)."""
+    (dest,) = ldseg.sandbox.store.find_destinations("web", "production", "to-update")
+    ldseg.sandbox.store.update_destination(
+        dest["_id"], config={"writeKey": CANARY_WRITE_KEY, "userIDContextKind": "x"}
+    )
+    ldseg.sandbox.set_faults("drop_after=100%,routes=PATCH /api/v2/destinations/*,seed=14")
+    result = ldseg(
+        "apply",
+        "-c",
+        ldseg.config(CONFIG),
+        "--auto-approve",
+        "--target",
+        "destination:web/production/to-update",
+    )
+    assert result.exit_code == 0, result.output
+    assert "confirmed by reading it back" in result.stdout
+    (after,) = ldseg.sandbox.store.find_destinations("web", "production", "to-update")
+    assert after["on"] is True and "userIDContextKind" not in after["config"]
+    statuses = [r["status"] for r in ldseg.sandbox.requests() if r["method"] == "PATCH"]
+    assert statuses == [0]  # one PATCH, dropped after it was applied; nothing sent twice
