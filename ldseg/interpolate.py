@@ -17,13 +17,11 @@ _TOKEN = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^
 @dataclass(frozen=True)
 class Interpolated:
     value: str
-    references: tuple[str, ...]  # variable names referenced
     missing: tuple[str, ...]  # referenced, unset and without default
     malformed: tuple[str, ...] = ()  # "${...}" fragments that are not valid references
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
-    refs: list[str] = []
     missing: list[str] = []
     malformed: list[str] = []
 
@@ -35,7 +33,6 @@ def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
         if name is None:
             malformed.append(whole)
             return whole
-        refs.append(name)
         value = env.get(name)
         if value:
             return value
@@ -47,4 +44,4 @@ def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
         return value
 
     result = _TOKEN.sub(sub, text)
-    return Interpolated(result, tuple(refs), tuple(missing), tuple(malformed))
+    return Interpolated(result, tuple(missing), tuple(malformed))

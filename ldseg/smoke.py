@@ -32,7 +32,6 @@ Verdict rules (``verdict_of``):
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -189,10 +188,6 @@ def _secret_notes(spec: DestinationSpec, current: LiveDestination) -> list[str]:
         else:
             notes.append(f"the visible characters of the masked config.{f} match the declared secret")
     return notes
-
-
-def _fmt(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 # --- Segment source ------------------------------------------------------------------------------

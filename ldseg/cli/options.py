@@ -12,7 +12,8 @@ from ldseg.console import console, want_color
 from ldseg.runtime import Connection, connect
 from ldseg.scoping import Scoping
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_UNSAFE = 0, 1, 2, 3
+#: exit codes (DESIGN §4); 3, apply refused by the safety rails, is UnsafePlanError.exit_code
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 FORMATS = ("text", "markdown", "json")
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -37,7 +37,6 @@ DEFAULT_PARALLELISM = 8
 READ_FACTOR = 2
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 JSON = "application/json"
-SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
 
 #: transport errors that prove the request never reached the server (safe to send again)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -105,7 +104,6 @@ class LDClient:
         self._lock = threading.Lock()
         self._reached = False  # has this client ever had a response from the host?
         self.request_count = 0
-        self.retry_count = 0
 
     def __enter__(self) -> LDClient:
         return self
@@ -125,14 +123,13 @@ class LDClient:
         *,
         params: Params = None,
         json: Any = None,
-        content_type: str = JSON,
         idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one request with retries (see the module docstring); raise ApiError, AuthError,
         AmbiguousWriteError, RetryBudgetError or ConnectError when it cannot succeed."""
         if idempotent is None:
             idempotent = method != "POST"
-        headers = {"Content-Type": content_type} if json is not None else None
+        headers = {"Content-Type": JSON} if json is not None else None
         route = route_of(method, path)
         attempt, waited = 0, 0.0
         while True:
@@ -190,8 +187,6 @@ class LDClient:
                     path=path,
                     code="retry_budget_spent",
                 )
-            with self._lock:
-                self.retry_count += 1
             self._pause(wait, f"{method} {_bare(path)} (after {failure})")
             waited += wait
 
@@ -201,8 +196,8 @@ class LDClient:
     def post(self, path: str, body: Any) -> Any:
         return self._json(self.request("POST", path, json=body), "POST", path)
 
-    def patch(self, path: str, body: Any, *, content_type: str = JSON, idempotent: bool = True) -> Any:
-        resp = self.request("PATCH", path, json=body, content_type=content_type, idempotent=idempotent)
+    def patch(self, path: str, body: Any, *, idempotent: bool = True) -> Any:
+        resp = self.request("PATCH", path, json=body, idempotent=idempotent)
         return self._json(resp, "PATCH", path)
 
     def _json(self, resp: httpx.Response, method: str, path: str) -> Any:

@@ -35,16 +35,6 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_groups(groups: Sequence[Sequence[Change]]) -> list[str]:
-    """Plain lines for several groups (see ``common.group_changes``), a blank line between them."""
-    lines: list[str] = []
-    for i, group in enumerate(groups):
-        if i:
-            lines.append("")
-        lines.extend(render_group(group))
-    return lines
-
-
 def render_group(group: Sequence[Change], style: Styler = _plain) -> list[str]:
     if group[0].address.type == "flag":
         return _flag_block(group, style)
