@@ -14,7 +14,7 @@ from typing import Protocol
 
 import click
 
-from ldseg.secrets import redact
+from ldseg.secrets import Redactor, redact
 
 
 class Transient(Protocol):
@@ -30,19 +30,26 @@ class Console:
     #: the progress line on screen, if any (see progress.py); drawn and erased under ``lock``
     transient: Transient | None = None
     _secrets: set[str] = field(default_factory=set)
+    _redactor: Redactor | None = None  # built from _secrets when first needed
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def reset(self, *, quiet: bool = False, color: bool = False) -> None:
         """Start a command afresh (tests run many commands in one process)."""
         self.quiet, self.color = quiet, color
         self._secrets.clear()
+        self._redactor = None
 
     def register_secret(self, value: str | None) -> None:
-        if value:
+        if value and value not in self._secrets:
             self._secrets.add(value)
+            self._redactor = None
 
     def clean(self, text: str) -> str:
-        return redact(text, self._secrets)
+        with self.lock:
+            if self._redactor is None:
+                self._redactor = Redactor(self._secrets)
+            redactor = self._redactor
+        return redact(text, redactor)
 
     def _erase(self) -> None:
         if self.transient is not None:

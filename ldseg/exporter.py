@@ -180,13 +180,15 @@ class _VariableNames:
 
     def __init__(self) -> None:
         self.used: list[str] = []
+        self._taken: set[str] = set()
 
     def new(self, base: str) -> str:
         name, n = base, 1
-        while name in self.used:
+        while name in self._taken:
             n += 1
             name = f"{base}_{n}"
         self.used.append(name)
+        self._taken.add(name)
         return name
 
 

@@ -7,6 +7,7 @@ never by LaunchDarkly's ``_id``, which only the live side has.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -58,6 +59,31 @@ def glob_match(pattern: str, value: str) -> bool:
 
 def has_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """A list of exact strings and globs compiled once, so that matching one value costs a set
+    lookup plus one regular expression over all the globs, however many exact strings there are
+    (an exported config lists thousands of exact flag keys)."""
+
+    items: tuple[str, ...] = ()
+    exact: frozenset[str] = field(init=False, repr=False, compare=False)
+    globs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _rx: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        globs = tuple(dict.fromkeys(p for p in self.items if has_glob(p)))
+        object.__setattr__(self, "exact", frozenset(p for p in self.items if not has_glob(p)))
+        object.__setattr__(self, "globs", globs)
+        rx = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs)) if globs else None
+        object.__setattr__(self, "_rx", rx)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def matches(self, value: str) -> bool:
+        return value in self.exact or (self._rx is not None and self._rx.match(value) is not None)
 
 
 @dataclass(frozen=True)
@@ -118,34 +144,32 @@ class FlagSelection:
     #: where each exact key was declared, to report keys that do not exist
     key_locations: Mapping[str, Location] = field(default_factory=dict)
 
+    _keys: Patterns = field(init=False, repr=False, compare=False)
+    _except: Patterns = field(init=False, repr=False, compare=False)
+    _tags: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", Patterns(self.keys))
+        object.__setattr__(self, "_except", Patterns(self.except_))
+        object.__setattr__(self, "_tags", frozenset(self.tags))
+
     def selects(self, key: str, tags: Iterable[str]) -> bool:
-        if any(glob_match(p, key) for p in self.except_):
+        """O(1) in the number of exact keys: compiled once, at construction."""
+        if self._except.matches(key):
             return False
-        if self.all or key in self._exact or any(glob_match(p, key) for p in self._globs):
+        if self.all or self._keys.matches(key):
             return True
-        return bool(self._tags.intersection(tags))
+        return not self._tags.isdisjoint(tags)
 
     @property
-    def exact_keys(self) -> tuple[str, ...]:
-        return tuple(k for k in self.keys if not has_glob(k))
+    def exact_keys(self) -> frozenset[str]:
+        return self._keys.exact
 
     @property
     def only_exact_keys(self) -> bool:
         """True when the selection is a list of exact keys and unselected flags are kept: then
         only those flags need reading, not the whole project."""
-        return not self.all and not self.tags and self.others == "keep" and not any(map(has_glob, self.keys))
-
-    @property
-    def _exact(self) -> frozenset[str]:
-        return frozenset(self.exact_keys)
-
-    @property
-    def _globs(self) -> tuple[str, ...]:
-        return tuple(k for k in self.keys if has_glob(k))
-
-    @property
-    def _tags(self) -> frozenset[str]:
-        return frozenset(self.tags)
+        return not self.all and not self.tags and self.others == "keep" and not self._keys.globs
 
 
 @dataclass(frozen=True)
@@ -183,8 +207,13 @@ class ScopeSpec:
     def key(self) -> Scope:
         return (self.project, self.environment)
 
+    _ignore: Patterns = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ignore", Patterns(self.ignore_destinations))
+
     def ignores(self, name: str) -> bool:
-        return any(glob_match(p, name) for p in self.ignore_destinations)
+        return self._ignore.matches(name)
 
 
 @dataclass(frozen=True)

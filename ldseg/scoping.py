@@ -8,9 +8,10 @@ and the plan says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from ldseg.errors import LdsegError
-from ldseg.model import RESOURCE_TYPES, Address, DesiredState, ResourceType, Scope, glob_match
+from ldseg.model import RESOURCE_TYPES, Address, DesiredState, Patterns, ResourceType, Scope, glob_match
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ class Scoping:
     def matches(self, address: Address) -> bool:
         if not self._scope_filters_ok(address.scope):
             return False
-        return not self.targets or any(glob_match(t, str(address)) for t in self.targets)
+        return not self.targets or self._targets.matches(str(address))
+
+    @property
+    def _targets(self) -> Patterns:
+        return _compiled(self.targets)
 
     def unmatched(self, desired: DesiredState) -> list[str]:
         """Each --target, --project or --env that matches nothing in the configuration (a typo
@@ -101,3 +106,8 @@ def _target_may_touch(target: str, scope: Scope) -> bool:
     if not glob_match(segments[0], scope[0]):
         return False
     return len(segments) < 2 or glob_match(segments[1], scope[1])
+
+
+@cache
+def _compiled(targets: tuple[str, ...]) -> Patterns:
+    return Patterns(targets)

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
+import ahocorasick
+
 SENSITIVE = "(sensitive)"
 
 #: Characters LaunchDarkly-style masks are made of.
@@ -55,8 +57,42 @@ def fingerprint(value: str, salt: str) -> str:
     return f"hmac-sha256:{digest[:32]}"
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (longest first) in ``text`` by ``(sensitive)``."""
-    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(s, SENSITIVE)
-    return text
+class Redactor:
+    """Finds every known secret in a text in one pass (an Aho-Corasick automaton, pyahocorasick),
+    so redacting costs the length of the text, not that times the number of secrets: a config
+    may hold thousands, and every line ldseg prints is redacted."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._automaton: ahocorasick.Automaton | None = None
+        words = {s for s in secrets if s and len(s) >= 4}  # shorter strings are not secrets
+        if words:
+            self._automaton = ahocorasick.Automaton()
+            for w in words:
+                self._automaton.add_word(w, len(w))
+            self._automaton.make_automaton()
+
+    def __call__(self, text: str) -> str:
+        if self._automaton is None or not text:
+            return text
+        spans: list[list[int]] = []  # occurrences, overlapping ones merged: all of them go
+        for end, length in sorted(self._automaton.iter(text), key=lambda m: m[0] - m[1]):
+            start = end - length + 1
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], end + 1)
+            else:
+                spans.append([start, end + 1])
+        if not spans:
+            return text
+        out, last = [], 0
+        for start, stop in spans:
+            out += [text[last:start], SENSITIVE]
+            last = stop
+        out.append(text[last:])
+        return "".join(out)
+
+
+def redact(text: str, secrets: Iterable[str] | Redactor) -> str:
+    """Replace every occurrence of each secret in ``text`` by ``(sensitive)`` (overlapping
+    occurrences of two secrets become one)."""
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    return redactor(text)

@@ -17,10 +17,9 @@ A plan that was applied is stale by these rules: every object it changed has mov
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from ldseg.model import LiveDestination, LiveState
+from ldseg.model import LiveState
 from ldseg.plan import Action, Change, Plan
 from ldseg.planner.destinations import content_fingerprint
 from ldseg.render.common import fmt
@@ -29,8 +28,9 @@ from ldseg.render.common import fmt
 def stale_reasons(saved: Plan, fresh: Plan, live: LiveState) -> list[str]:
     """One line per object whose saved change no longer matches what a fresh plan says."""
     out: dict[str, str] = {}
+    index = _LiveIndex(live)
     for c in saved.changes:
-        reason = _guard_moved(c, live)
+        reason = _guard_moved(c, index)
         if reason:
             out[str(c.address)] = reason
     then = {str(c.address): _content(c) for c in saved.changes}
@@ -58,9 +58,20 @@ def _content(c: Change) -> dict[str, Any]:
     return data
 
 
-def _guard_moved(c: Change, live: LiveState) -> str | None:
+class _LiveIndex:
+    """The live state indexed once, so checking every saved change costs O(changes)."""
+
+    def __init__(self, live: LiveState) -> None:
+        self.live = live
+        every = [d for ds in live.destinations.values() for d in ds]
+        self.by_id = {d.id: d for d in every}
+        self.kinds = {(d.address, d.kind) for d in every}
+
+
+def _guard_moved(c: Change, index: _LiveIndex) -> str | None:
+    live = index.live
     if c.address.type == "destination":
-        return _destination(c, [d for ds in live.destinations.values() for d in ds])
+        return _destination(c, index)
     if c.address.type == "environment":
         env = live.environments.get(c.address.scope)
         planned = (c.guard or {}).get("defaultTrackEvents")
@@ -79,16 +90,13 @@ def _guard_moved(c: Change, live: LiveState) -> str | None:
     return None
 
 
-def _destination(c: Change, live: Iterable[LiveDestination]) -> str | None:
-    live = list(live)
+def _destination(c: Change, index: _LiveIndex) -> str | None:
     guard = c.guard or {}
-    if c.action in (Action.CREATE, Action.REPLACE) and any(
-        d.address == c.address and d.kind == c.kind for d in live
-    ):
+    if c.action in (Action.CREATE, Action.REPLACE) and (c.address, c.kind) in index.kinds:
         return f"{c.address} ({c.kind}) now exists in LaunchDarkly (created after the plan)"
     if c.action is Action.CREATE:
         return None
-    current = next((d for d in live if d.id == str(guard.get("id", c.live_id))), None)
+    current = index.by_id.get(str(guard.get("id", c.live_id)))
     if current is None:
         return f"{c.address} (id {c.live_id}) no longer exists in LaunchDarkly"
     if current.version != guard.get("version") or content_fingerprint(current) != guard.get("fingerprint"):

@@ -43,35 +43,43 @@ class FlagRead:
 
 @dataclass
 class _Needs:
-    """What the config needs from one project's flags."""
+    """What the config needs from one project's flags. Decided once per project when reading
+    starts (``freeze``), so that matching a flag costs O(scopes), not O(scopes x keys)."""
 
     project: str
     selections: list[tuple[str, FlagSelection]] = field(default_factory=list)  # (env, selection)
     flags: dict[str, LiveFlag] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    envs: list[str] = field(default_factory=list)
+    exact_keys: list[str] = field(default_factory=list)
+    #: read flag by flag (few exact keys, others kept) instead of listing the project
+    by_key: bool = False
+    #: some scope turns unselected flags off: every flag is needed
+    needs_all: bool = False
 
-    @property
-    def envs(self) -> list[str]:
-        return sorted({e for e, _ in self.selections})
-
-    @property
-    def exact_keys(self) -> list[str]:
-        return sorted({k for _, s in self.selections for k in s.exact_keys})
-
-    @property
-    def by_key(self) -> bool:
-        return all(s.only_exact_keys for _, s in self.selections) and len(self.exact_keys) <= FETCH_BY_KEY_MAX
+    def freeze(self) -> _Needs:
+        self.envs = sorted({e for e, _ in self.selections})
+        self.exact_keys = sorted({k for _, s in self.selections for k in s.exact_keys})
+        self.by_key = (
+            all(s.only_exact_keys for _, s in self.selections) and len(self.exact_keys) <= FETCH_BY_KEY_MAX
+        )
+        self.needs_all = any(s.others == "off" for _, s in self.selections)
+        return self
 
     def wanted(self, key: str, tags: Sequence[str]) -> bool:
-        return any(s.others == "off" or s.selects(key, tags) for _, s in self.selections)
+        return self.needs_all or any(s.selects(key, tags) for _, s in self.selections)
 
     def absorb(self, flag: LiveFlag) -> None:
         with self.lock:
-            prior = self.flags.get(flag.key)
-            if prior is not None:
-                flag = LiveFlag(flag.key, flag.tags, flag.version, {**prior.envs, **flag.envs})
-            self.flags[flag.key] = flag
+            self.merge(flag)
+
+    def merge(self, flag: LiveFlag) -> None:
+        """Add ``flag``, joining the environments read by another request (hold ``lock``)."""
+        prior = self.flags.get(flag.key)
+        if prior is not None:
+            flag = LiveFlag(flag.key, flag.tags, flag.version, {**prior.envs, **flag.envs})
+        self.flags[flag.key] = flag
 
 
 def read_flags(client: LDClient, desired: DesiredState, scopes: Iterable[Scope]) -> FlagRead:
@@ -81,6 +89,8 @@ def read_flags(client: LDClient, desired: DesiredState, scopes: Iterable[Scope])
         spec = desired.scopes[scope]
         if spec.export is not None and spec.export.flags is not None:
             needs.setdefault(scope[0], _Needs(scope[0])).selections.append((scope[1], spec.export.flags))
+    for n in needs.values():
+        n.freeze()
     out = FlagRead()
     listed = [n for n in needs.values() if not n.by_key]
     _list(client, listed, out)
@@ -161,17 +171,23 @@ def _incomplete(body: dict[str, Any], group: Sequence[str]) -> bool:
 
 
 def _absorb(n: _Needs, group: Sequence[str], body: dict[str, Any]) -> None:
+    """Parse a page, then merge it under one lock acquisition (pages arrive on many threads)."""
+    keys: list[str] = []
+    kept: list[LiveFlag] = []
     for item in body.get("items") or []:
         key = item.get("key")
         if not isinstance(key, str):
             continue
-        with n.lock:
-            n.seen.add(key)
+        keys.append(key)
         if item.get("archived"):
             continue
         flag = parse_flag(item, group)
         if n.wanted(key, flag.tags):
-            n.absorb(flag)
+            kept.append(flag)
+    with n.lock:
+        n.seen.update(keys)
+        for flag in kept:
+            n.merge(flag)
 
 
 # --- single flags -------------------------------------------------------------------------------
