@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import jsonschema
-
 from ldseg import __version__, kinds
 from ldseg.errors import LdsegError, StalePlanError
 from ldseg.model import DesiredState, ScopeSpec
@@ -161,6 +159,8 @@ def load_document(text: str, source: str) -> SavedPlan:
             "A reviewed plan must be "
             "applied as written: run `ldseg plan --out` again."
         )
+    import jsonschema  # here, not at the top: it adds ~50 ms to the start of every command
+
     errors = sorted(
         jsonschema.Draft202012Validator(load_schema("plan.schema.json")).iter_errors(doc), key=str
     )

@@ -20,16 +20,74 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from ldseg.errors import ApiError, Problem
-from ldseg.ld.client import LDClient, seg
+from ldseg.ld.client import LDClient, Params, seg
 from ldseg.model import DesiredState, FlagSelection, LiveFlag, LiveFlagEnv, Scope
 
 PAGE_LIMIT = 100
 MAX_ENVS_PER_REQUEST = 3
 #: up to this many exact keys are fetched one by one instead of listing the project
 FETCH_BY_KEY_MAX = 25
+
+T = TypeVar("T")
+
+
+class _FlagEnv(msgspec.Struct):
+    """The two fields of a flag's environment ldseg reads; anything else in it is skipped."""
+
+    trackEvents: Any = None
+    version: Any = None
+
+
+class _Flag(msgspec.Struct, rename={"version": "_version"}):
+    """The fields of a FeatureFlag ldseg plans with. LaunchDarkly sends a few kilobytes per flag
+    (variations, targeting summaries, links...): decoding only these, in C, is about ten times
+    faster than decoding the whole page with ``json``, and it is most of what a plan costs."""
+
+    key: Any = None
+    tags: Any = None
+    archived: Any = False
+    version: Any = None
+    environments: dict[str, _FlagEnv] | None = None
+
+
+class _Next(msgspec.Struct):
+    href: Any = None
+
+
+class _Page(msgspec.Struct, rename={"links": "_links"}):
+    items: list[_Flag] | None = None
+    totalCount: Any = None
+    links: dict[str, _Next] | None = None
+
+    @property
+    def next(self) -> str | None:
+        href = (self.links or {}).get("next", _Next()).href
+        return href if isinstance(href, str) and href else None
+
+
+_PAGE = msgspec.json.Decoder(_Page)
+_FLAG = msgspec.json.Decoder(_Flag)
+
+
+def _decode(client: LDClient, decoder: msgspec.json.Decoder[T], path: str, params: Params = None) -> T:
+    """GET ``path`` and decode the fields ldseg uses; a body of another shape is an ApiError."""
+    resp = client.request("GET", path, params=params)
+    try:
+        return decoder.decode(resp.content)
+    except msgspec.DecodeError as exc:
+        raise ApiError(
+            f"{client.base_uri} answered GET {path.split('?')[0]} with {resp.status_code}, but not with a "
+            f"LaunchDarkly flag representation ({exc}). Is --base-uri / LD_BASE_URI LaunchDarkly's API host?",
+            status=resp.status_code,
+            code="unexpected_body",
+            method="GET",
+            path=path,
+        ) from None
 
 
 @dataclass
@@ -124,18 +182,14 @@ def _list(client: LDClient, needs: list[_Needs], out: FlagRead) -> None:
     def page(job: _Job, offset: int) -> dict[str, Any]:
         n, group = job
         path = f"/api/v2/flags/{seg(n.project)}"
-        body: dict[str, Any] = client.get(path, _params(group, offset))
+        body = _decode(client, _PAGE, path, _params(group, offset))
         if _incomplete(body, group):  # trackEvents missing in summary mode: read the page in full
             out.warnings.append(
                 f"LaunchDarkly left trackEvents out of a flag list of {n.project}; re-read in full."
             )
-            body = client.get(path, _params(group, offset, summary=False))
+            body = _decode(client, _PAGE, path, _params(group, offset, summary=False))
         _absorb(n, group, body)
-        return {
-            "totalCount": body.get("totalCount"),
-            "next": _next(body),
-            "size": len(body.get("items") or []),
-        }
+        return {"totalCount": body.totalCount, "next": body.next, "size": len(body.items or ())}
 
     firsts = client.map(lambda job: page(job, 0), jobs)
     # The step is the page size LD actually served: its maximum is unconfirmed, and a server that
@@ -152,37 +206,31 @@ def _list(client: LDClient, needs: list[_Needs], out: FlagRead) -> None:
     for (n, group), info in zip(jobs, lasts, strict=True):
         href = info["next"]
         while href:  # more flags than totalCount said (created meanwhile), or no totalCount at all
-            body = client.get(href)
+            body = _decode(client, _PAGE, href)
             _absorb(n, group, body)
-            href = _next(body)
+            href = body.next
 
 
-def _next(body: dict[str, Any]) -> str | None:
-    href = ((body.get("_links") or {}).get("next") or {}).get("href")
-    return href if isinstance(href, str) and href else None
-
-
-def _incomplete(body: dict[str, Any], group: Sequence[str]) -> bool:
-    for item in body.get("items") or []:
-        envs = item.get("environments") or {}
-        if any(e in envs and not isinstance(envs[e].get("trackEvents"), bool) for e in group):
+def _incomplete(body: _Page, group: Sequence[str]) -> bool:
+    for item in body.items or ():
+        envs = item.environments or {}
+        if any(e in envs and not isinstance(envs[e].trackEvents, bool) for e in group):
             return True
     return False
 
 
-def _absorb(n: _Needs, group: Sequence[str], body: dict[str, Any]) -> None:
+def _absorb(n: _Needs, group: Sequence[str], body: _Page) -> None:
     """Parse a page, then merge it under one lock acquisition (pages arrive on many threads)."""
     keys: list[str] = []
     kept: list[LiveFlag] = []
-    for item in body.get("items") or []:
-        key = item.get("key")
-        if not isinstance(key, str):
+    for item in body.items or ():
+        if not isinstance(item.key, str):
             continue
-        keys.append(key)
-        if item.get("archived"):
+        keys.append(item.key)
+        if item.archived:
             continue
         flag = parse_flag(item, group)
-        if n.wanted(key, flag.tags):
+        if n.wanted(flag.key, flag.tags):
             kept.append(flag)
     with n.lock:
         n.seen.update(keys)
@@ -194,12 +242,12 @@ def _absorb(n: _Needs, group: Sequence[str], body: dict[str, Any]) -> None:
 
 
 def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRead) -> None:
-    def one(job: tuple[_Needs, str]) -> tuple[_Needs, str, dict[str, Any] | None]:
+    def one(job: tuple[_Needs, str]) -> tuple[_Needs, str, _Flag | None]:
         n, key = job
         envs = n.envs
         params = [("env", e) for e in envs] if len(envs) <= MAX_ENVS_PER_REQUEST else None
         try:
-            return n, key, client.get(f"/api/v2/flags/{seg(n.project)}/{seg(key)}", params)
+            return n, key, _decode(client, _FLAG, f"/api/v2/flags/{seg(n.project)}/{seg(key)}", params)
         except ApiError as exc:
             if exc.status == 404:
                 return n, key, None
@@ -219,7 +267,7 @@ def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRe
                             f"project {n.project!r} (check the key, or use a glob if it may not exist yet)",
                         )
                     )
-        elif item.get("archived"):
+        elif item.archived:
             out.warnings.append(
                 f"flag {key!r} in {n.project} is archived; ldseg leaves archived flags alone."
             )
@@ -227,20 +275,25 @@ def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRe
             n.absorb(parse_flag(item, n.envs))
 
 
-def parse_flag(item: dict[str, Any], envs: Iterable[str]) -> LiveFlag:
-    """The parts of a FeatureFlag ldseg plans with, for the environments in ``envs``."""
-    raw_envs = item.get("environments") or {}
+def parse_flag(item: _Flag, envs: Iterable[str]) -> LiveFlag:
+    """The parts of a FeatureFlag ldseg plans with, for the environments in ``envs``. Values of an
+    unexpected type count as absent: an environment without a boolean trackEvents is not planned.
+    (Called for every flag of every page: type() checks rather than isinstance on purpose.)"""
+    raw_envs = item.environments or {}
     parsed: dict[str, LiveFlagEnv] = {}
     for e in envs:
         cfg = raw_envs.get(e)
-        if isinstance(cfg, dict) and isinstance(cfg.get("trackEvents"), bool):
-            version = cfg.get("version")
-            parsed[e] = LiveFlagEnv(cfg["trackEvents"], version if isinstance(version, int) else None)
-    version = item.get("_version")
+        if cfg is not None and type(cfg.trackEvents) is bool:
+            parsed[e] = LiveFlagEnv(cfg.trackEvents, _int(cfg.version))
+    tags = item.tags
     return LiveFlag(
-        key=str(item["key"]),
-        tags=tuple(t for t in item.get("tags") or () if isinstance(t, str)),
-        version=version if isinstance(version, int) else None,
+        key=str(item.key),
+        tags=tuple(t for t in tags if type(t) is str) if type(tags) is list else (),
+        version=_int(item.version),
         envs=parsed,
-        archived=bool(item.get("archived", False)),
+        archived=bool(item.archived),
     )
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None

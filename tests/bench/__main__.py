@@ -33,6 +33,13 @@ def _sizes(text: str) -> org.OrgSize:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _dest_sizes(text: str) -> org.DestSize:
+    try:
+        return org.DestSize.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _rate(text: str) -> str:
     try:
         rules = parse_faults(f"rate={text}")
@@ -70,11 +77,25 @@ def parse_args(argv: list[str] | None) -> tuple[Options, Path | None]:
         "--plan-only-sizes", type=_sizes, help=f"Organisation of (f), no HTTP (default {d.plan_only_sizes})."
     )
     p.add_argument(
+        "--dest-sizes",
+        type=_dest_sizes,
+        help=f"Destinations of (i): PROJECTSxENVSxPER_ENV (default {d.dest_sizes}).",
+    )
+    p.add_argument(
         "--scenario",
         action="append",
         type=_scenarios,
         help="Scenario(s) to run, e.g. --scenario a,d (repeatable; default all: "
-        + "; ".join(f"{k}: {v.format(changes=d.changes, rate=d.rate)}" for k, v in SCENARIOS.items())
+        + "; ".join(
+            f"{k}: "
+            + v.format(
+                changes=d.changes,
+                rate=d.rate,
+                destinations=d.dest_sizes.total,
+                dest_scopes=d.dest_sizes.projects * d.dest_sizes.envs,
+            )
+            for k, v in SCENARIOS.items()
+        )
         + ").",
     )
     p.add_argument(
@@ -101,6 +122,7 @@ def parse_args(argv: list[str] | None) -> tuple[Options, Path | None]:
         "changes": a.changes,
         "rate": a.rate,
         "plan_only_sizes": a.plan_only_sizes,
+        "dest_sizes": a.dest_sizes,
         "output": a.output,
         "workdir": a.workdir,
         "parallelism": a.parallelism,

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from ldseg.ld.client import DEFAULT_PARALLELISM, READ_FACTOR
 from ldseg.sandbox import DEFAULT_TOKEN
 from ldseg.sandbox.faultspec import parse_faults
 from tests.bench import org
@@ -39,9 +40,26 @@ SCENARIOS: dict[str, str] = {
     "d": "plan selecting 3 exact keys in one project",
     "e": "apply of {changes:,} changes under rate limit {rate}",
     "f": "planner + text renderer alone, no HTTP",
+    "g": "export an account where ~half the flags export, then plan the exported config",
+    "h": "apply of {changes:,} exact-key changes, two environments per PATCH",
+    "i": "validate and plan {destinations:,} destinations over {dest_scopes} environments",
+    "j": "planner + text renderer, 10,000 exact keys, no HTTP",
 }
-NEEDS_SANDBOX = {"a", "b", "c", "d", "e"}
+#: the sandbox ("account") each scenario runs against: the main one, the adoption account of (g) and
+#: (h) (same flags, about half of them exporting in two environments), the destinations one of (i)
+ACCOUNT = {
+    "a": "main",
+    "b": "main",
+    "c": "main",
+    "d": "main",
+    "e": "main",
+    "g": "halves",
+    "h": "halves",
+    "i": "dests",
+}
 NEEDS_CONVERGED = {"a", "b", "c", "e"}
+#: (g)'s plan is compared with (a)'s: asking for (g) runs (a) too
+IMPLIED = {"g": "a"}
 
 # The issue's targets (for a 2-core machine).
 PLAN_WALL_S = 3.0
@@ -51,6 +69,13 @@ KEYS_FLAG_REQUESTS = 5
 RATE_FLOOR_SLACK = 1.3
 PLAN_ONLY_CPU_S = 1.0
 PLAN_ONLY_RSS_MB = 200.0
+EXPORTED_PLAN_SLACK = 1.2  # (g): plan of the exported config within 1.2x of (a)'s time
+APPLY_FLOOR_SLACK = 1.3  # (h): within 1.3x the network floor
+VALIDATE_WALL_S = 1.5  # (i)
+DESTS_PLAN_OVER_FLOOR_S = 1.0  # (i): plan within 1 s plus the network floor
+KEYS_ONLY_CPU_S = 1.0  # (j)
+KEYS_ONLY_RSS_MB = 250.0
+KEYS_ONLY_PER_SCOPE = 500  # (j): 20 scopes x 500 = 10,000 exact keys
 
 FLAG_ROUTE_PREFIX = "/api/v2/flags/"
 _PLAN_FLAGS = re.compile(r"flags: (\d+) to export, (\d+) to stop exporting")
@@ -59,6 +84,7 @@ _FAILED_LINE = re.compile(r"^! .*FAILED", re.MULTILINE)
 
 DEFAULT_SIZES = org.OrgSize(5, 4, 2000)
 DEFAULT_PLAN_ONLY_SIZES = org.OrgSize(5, 4, 5000)  # 100,000 flag-environments
+DEFAULT_DEST_SIZES = org.DestSize(5, 10, 100)  # 5,000 destinations over 50 environments
 
 
 @dataclass(frozen=True)
@@ -68,6 +94,7 @@ class Options:
     changes: int = 1000
     rate: str = "100/10s"
     plan_only_sizes: org.OrgSize = DEFAULT_PLAN_ONLY_SIZES
+    dest_sizes: org.DestSize = DEFAULT_DEST_SIZES
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     output: Path = Path("bench-results.json")
     quick: bool = False
@@ -87,6 +114,7 @@ def quick_options() -> Options:
         changes=50,
         rate="20/1s",
         plan_only_sizes=org.OrgSize(1, 4, 2500),
+        dest_sizes=org.DestSize(2, 3, 20),
         quick=True,
     )
 
@@ -145,21 +173,31 @@ class Result:
 
 
 class Bench:
-    """One benchmark run: a workdir, the organisation, the sandbox process, the results."""
+    """One benchmark run: a workdir, the accounts (sandbox processes), the results."""
 
     def __init__(self, options: Options) -> None:
         self.o = options
         self.size = options.sizes
         self.workdir = options.workdir or Path(tempfile.mkdtemp(prefix="ldseg-bench-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.org = org.generate_org(self.size) if NEEDS_SANDBOX & set(options.scenarios) else {}
+        accounts = {ACCOUNT.get(k) for k in self.scenarios}
+        self.org = org.generate_org(self.size) if "main" in accounts else {}
+        track = org.tracking(self.size, halves=True)
+        self.halves = org.generate_org(self.size, track) if "halves" in accounts else {}
         self.results: list[Result] = []
         self.setup: dict[str, Any] = {}
-        self._sandbox: SandboxProcess | None = None
+        self._sandboxes: dict[str, SandboxProcess] = {}
         self._converged = False
         self._drift_on = False
         self._load_before: float | None = None
         self._drift = org.drift_targets(self.size, self.org, options.changes) if self.org else []
+        self._pairs = org.paired_drift_targets(self.size, self.halves, options.changes) if self.halves else []
+
+    @property
+    def scenarios(self) -> list[str]:
+        """The scenarios asked for, plus those they are compared with, in table order."""
+        wanted = set(self.o.scenarios) | {IMPLIED[k] for k in self.o.scenarios if k in IMPLIED}
+        return [k for k in SCENARIOS if k in wanted]
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -167,37 +205,47 @@ class Bench:
         started = time.perf_counter()
         self._load_before = _loadavg()
         try:
-            for key in self.o.scenarios:
-                if key in NEEDS_SANDBOX:
-                    self._ensure_sandbox()
+            for key in self.scenarios:
                 if key in NEEDS_CONVERGED:
                     self._ensure_converged()
                 self.results.append(getattr(self, f"scenario_{key}")())
         finally:
-            if self._sandbox is not None:
-                self._sandbox.stop()
+            for sb in self._sandboxes.values():
+                sb.stop()
         return self.document(time.perf_counter() - started)
+
+    def sandbox_for(self, account: str) -> SandboxProcess:
+        """The account's sandbox, started (and seeded) the first time it is needed."""
+        if account not in self._sandboxes:
+            seed = self.workdir / f"seed-{account}.json"
+            if account == "main":
+                doc = org.seed_document(self.size)
+            elif account == "halves":
+                doc = org.seed_document(self.size, org.tracking(self.size, halves=True))
+            else:
+                doc = org.dests_seed_document(self.o.dest_sizes)
+            seed.write_text(json.dumps(doc), encoding="utf-8")
+            t = time.perf_counter()
+            self._sandboxes[account] = SandboxProcess(
+                seed, self.o.latency_ms, self.workdir, name=account
+            ).start()
+            self.setup.setdefault("sandbox_start_s", {})[account] = round(time.perf_counter() - t, 3)
+            if account == "main":
+                self._write_main_configs()
+                self.setup["sandbox_page_ms_p50"] = self._calibrate(self.size.project_keys[0])
+        return self._sandboxes[account]
 
     @property
     def sandbox(self) -> SandboxProcess:
-        assert self._sandbox is not None
-        return self._sandbox
+        return self.sandbox_for("main")
 
-    def _ensure_sandbox(self) -> None:
-        if self._sandbox is not None:
-            return
-        seed = self.workdir / "seed.json"
-        seed.write_text(json.dumps(org.seed_document(self.size)), encoding="utf-8")
+    def _write_main_configs(self) -> None:
         (self.workdir / "full.yaml").write_text(org.full_config(self.size), encoding="utf-8")
         p0 = self.size.project_keys[0]
         keys = org.exact_keys(self.org[p0])
         (self.workdir / "keys.yaml").write_text(
             org.keys_config(p0, self.size.env_keys[0], keys), encoding="utf-8"
         )
-        t = time.perf_counter()
-        self._sandbox = SandboxProcess(seed, self.o.latency_ms, self.workdir).start()
-        self.setup["sandbox_start_s"] = round(time.perf_counter() - t, 3)
-        self.setup["sandbox_page_ms_p50"] = self._calibrate(p0)
 
     def _calibrate(self, project: str, most: int = 10) -> float | None:
         """The sandbox's own time (latency excluded) to serve a 100-flag page for 3 environments,
@@ -213,8 +261,8 @@ class Bench:
         served = [float(e["duration_ms"]) - self.o.latency_ms for e in self.sandbox.requests()]
         return round(statistics.median(served), 2) if served else None
 
-    def _ldseg(self, *args: str, timeout: float = 600.0) -> ProcResult:
-        env = self.sandbox.ldseg_env({org.WRITE_KEY_VAR: org.WRITE_KEY})
+    def _ldseg(self, *args: str, account: str = "main", timeout: float = 600.0) -> ProcResult:
+        env = self.sandbox_for(account).ldseg_env({org.WRITE_KEY_VAR: org.WRITE_KEY})
         res = run_measured(ldseg_argv(*args), env=env, cwd=self.workdir, timeout=timeout)
         if res.timed_out:
             raise RuntimeError(f"ldseg {' '.join(args)} timed out after {timeout:.0f} s")
@@ -244,12 +292,15 @@ class Bench:
             self.sandbox.set_track_events([(p, k, e, False) for p, k, e in self._drift])
             self._drift_on = True
 
-    def _measure(self, key: str, *args: str) -> tuple[Result, ProcResult, list[dict[str, Any]]]:
-        self.sandbox.clear_requests()
-        cpu0 = self.sandbox.cpu_s()
-        res = self._ldseg(*args)
-        sandbox_cpu = self.sandbox.cpu_s() - cpu0
-        log = self.sandbox.requests()
+    def _measure(
+        self, key: str, *args: str, account: str = "main"
+    ) -> tuple[Result, ProcResult, list[dict[str, Any]]]:
+        sandbox = self.sandbox_for(account)
+        sandbox.clear_requests()
+        cpu0 = sandbox.cpu_s()
+        res = self._ldseg(*args, account=account)
+        sandbox_cpu = sandbox.cpu_s() - cpu0
+        log = sandbox.requests()
         result = Result(
             key=key,
             title=self._title(key),
@@ -270,7 +321,11 @@ class Bench:
         return result, res, log
 
     def _title(self, key: str) -> str:
-        return SCENARIOS[key].format(changes=len(self._drift) or self.o.changes, rate=self.o.rate)
+        changes = {"h": len(self._pairs) or self.o.changes}.get(key, len(self._drift) or self.o.changes)
+        d = self.o.dest_sizes
+        return SCENARIOS[key].format(
+            changes=changes, rate=self.o.rate, destinations=d.total, dest_scopes=d.projects * d.envs
+        )
 
     # --- scenarios -------------------------------------------------------------------------------
 
@@ -370,6 +425,10 @@ class Bench:
         return r
 
     def scenario_f(self) -> Result:
+        return self._plan_only("f", PLAN_ONLY_CPU_S, PLAN_ONLY_RSS_MB)
+
+    def _plan_only(self, key: str, cpu_limit: float, rss_limit: float, *extra: str) -> Result:
+        """The planner and the text renderer in a fresh process (``plan_only.py``), no HTTP."""
         size = self.o.plan_only_sizes
         argv = [
             sys.executable,
@@ -378,16 +437,17 @@ class Bench:
             "--sizes",
             str(size),
             "--config",
-            "plan-only.yaml",
+            f"plan-only-{key}.yaml",
+            *extra,
         ]
         res = run_measured(argv, env=child_env(), cwd=self.workdir)
         if res.returncode != 0:
-            raise RuntimeError(f"scenario (f) failed (exit {res.returncode}):\n{_tail(res)}")
+            raise RuntimeError(f"scenario ({key}) failed (exit {res.returncode}):\n{_tail(res)}")
         inner = json.loads(res.stdout.strip().splitlines()[-1])
         cpu = inner["plan_cpu_s"] + inner["render_cpu_s"]
         r = Result(
-            key="f",
-            title=self._title("f"),
+            key=key,
+            title=self._title(key),
             command=" ".join(argv[1:]),
             wall_s=res.wall_s,
             cpu_s=cpu,
@@ -396,10 +456,118 @@ class Bench:
             details={**inner, "organisation": str(size), "process_cpu_s": res.cpu_s},
         )
         r.checks = [
-            Check("planner + renderer CPU", round(cpu, 3), PLAN_ONLY_CPU_S, " s"),
-            Check("peak RSS", round(res.maxrss_mb, 1), PLAN_ONLY_RSS_MB, " MB"),
+            Check("planner + renderer CPU", round(cpu, 3), cpu_limit, " s"),
+            Check("peak RSS", round(res.maxrss_mb, 1), rss_limit, " MB"),
         ]
         return r
+
+    def _result_of(self, key: str) -> Result | None:
+        return next((r for r in self.results if r.key == key), None)
+
+    def scenario_g(self) -> Result:
+        """Adoption: export the account, then plan what was exported. The plan must be empty, read
+        exactly what the tag-selected plan (a) reads, and take at most 1.2x its time."""
+        ex, ex_res, _ = self._measure("g", "export", "-o", "exported.yaml", account="halves")
+        _require_success(ex_res, (0,))
+        exported = (self.workdir / "exported.yaml").read_text(encoding="utf-8")
+        r, res, _ = self._measure("g", "plan", "-c", "exported.yaml", "--detailed-exitcode", account="halves")
+        _require_success(res, (0, 2))
+        a = self._result_of("a")
+        assert a is not None and a.wall_s is not None and a.requests is not None  # (a) ran first
+        assert r.wall_s is not None and r.requests is not None
+        r.minimum = org.minimum_plan_requests(self.size, self.halves)
+        r.per_object = org.per_object_reads(self.size, self.halves)
+        r.details.update(
+            export_wall_s=ex.wall_s,
+            export_cpu_s=ex.cpu_s,
+            export_requests=ex.requests,
+            exported_bytes=len(exported.encode()),
+            exported_keys=sum(1 for line in exported.splitlines() if line.lstrip().startswith("- ")),
+            a_wall_s=a.wall_s,
+            a_requests=a.requests,
+        )
+        if res.returncode != 0:
+            r.details["output_tail"] = _tail(res)
+        r.checks = [
+            Check("exit code of the plan (0: no changes)", res.returncode, 0),
+            Check("requests vs (a)", r.requests, a.requests),
+            Check("wall time / (a)'s", round(r.wall_s / a.wall_s, 3), EXPORTED_PLAN_SLACK, "×"),
+        ]
+        return r
+
+    def scenario_h(self) -> Result:
+        """(g)'s exported config, after pairs of its flag-environments were switched off by hand:
+        1,000 changes in 500 PATCHes of two environments each, against the network floor."""
+        if not (self.workdir / "exported.yaml").exists():
+            self._ldseg("export", "-o", "exported.yaml", account="halves")
+        sandbox = self.sandbox_for("halves")
+        sandbox.set_track_events([(p, k, e, False) for p, k, e in self._pairs])
+        extra = ("--parallelism", str(self.o.parallelism)) if self.o.parallelism else ()
+        r, res, log = self._measure(
+            "h", "apply", "-c", "exported.yaml", "--auto-approve", *extra, account="halves"
+        )
+        writes = sum(1 for e in log if str(e["route"]).startswith("PATCH"))
+        reads = len(log) - writes
+        parallelism = self.o.parallelism or DEFAULT_PARALLELISM
+        floor = (reads / (parallelism * READ_FACTOR) + writes / parallelism) * self.o.latency_ms / 1000
+        patches = org.patches_for(self._pairs)
+        failed = len(_FAILED_LINE.findall(res.stdout))
+        ok_patches = sum(1 for e in log if str(e["route"]).startswith("PATCH") and e["status"] == 200)
+        r.minimum = org.minimum_plan_requests(self.size, self.halves) + patches
+        r.details.update(
+            changes=len(self._pairs),
+            patches_expected=patches,
+            patches_ok=ok_patches,
+            failed_changes=failed,
+            network_floor_s=floor,
+            reads=reads,
+            writes=writes,
+            parallelism=parallelism,
+        )
+        if res.returncode != 0:
+            r.details["output_tail"] = _tail(res)
+        assert r.wall_s is not None
+        r.checks = [
+            Check("failed changes", failed, 0),
+            Check("PATCHes other than one per changed flag", abs(ok_patches - patches), 0),
+            Check("wall time / network floor", round(r.wall_s / floor, 3), APPLY_FLOOR_SLACK, "×"),
+        ]
+        return r
+
+    def scenario_i(self) -> Result:
+        """A config of thousands of destinations: validate offline, then plan (no changes)."""
+        d = self.o.dest_sizes
+        (self.workdir / "dests.yaml").write_text(org.dests_config(d), encoding="utf-8")
+        v, v_res, _ = self._measure("i", "validate", "-c", "dests.yaml", account="dests")
+        _require_success(v_res, (0,))
+        r, res, log = self._measure("i", "plan", "-c", "dests.yaml", "--detailed-exitcode", account="dests")
+        _require_success(res, (0, 2))
+        reads = [e for e in log if not str(e["route"]).endswith("/api/v2/destinations")]
+        parallelism = DEFAULT_PARALLELISM * READ_FACTOR
+        floor = (len(reads) / parallelism + 1) * self.o.latency_ms / 1000  # env reads, then the list
+        r.minimum = d.projects * d.envs + 1
+        assert r.wall_s is not None and v.wall_s is not None
+        r.details.update(
+            destinations=d.total,
+            environments=d.projects * d.envs,
+            config_bytes=(self.workdir / "dests.yaml").stat().st_size,
+            validate_wall_s=v.wall_s,
+            validate_cpu_s=v.cpu_s,
+            network_floor_s=floor,
+        )
+        if res.returncode != 0:
+            r.details["output_tail"] = _tail(res)
+        r.checks = [
+            Check("validate wall time", round(v.wall_s, 2), VALIDATE_WALL_S, " s"),
+            Check("exit code of the plan (0: no changes)", res.returncode, 0),
+            Check("plan wall time", round(r.wall_s, 2), round(DESTS_PLAN_OVER_FLOOR_S + floor, 3), " s"),
+        ]
+        return r
+
+    def scenario_j(self) -> Result:
+        return self._plan_only(
+            "j", KEYS_ONLY_CPU_S, KEYS_ONLY_RSS_MB, "--keys-per-scope", str(KEYS_ONLY_PER_SCOPE)
+        )
 
     # --- output ----------------------------------------------------------------------------------
 
@@ -423,6 +591,7 @@ class Bench:
                 "changes": self.o.changes,
                 "rate": self.o.rate,
                 "plan_only_sizes": str(self.o.plan_only_sizes),
+                "dest_sizes": str(self.o.dest_sizes),
                 "scenarios": list(self.o.scenarios),
                 "apply_parallelism": self.o.parallelism,
             },

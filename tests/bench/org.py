@@ -10,6 +10,7 @@ and the flag-environments the drift scenarios change.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -85,30 +86,46 @@ class Flag:
         return SELECTED_TAG in self.tags
 
 
-def generator_spec(size: OrgSize, project_index: int) -> dict[str, Any]:
+#: The adoption account of (g) and (h): about half the flags export in production and staging
+#: (so ``ldseg export`` writes ``keys:`` lists of ~1,000), a few elsewhere.
+HALF_TRACKED = {"production": 0.5, "staging": 0.5}
+
+Tracking = dict[str, float]  # environment -> fraction of flags exporting there in the seed
+
+
+def tracking(size: OrgSize, halves: bool = False) -> Tracking:
+    """The seed's export fractions: the main account's few stray exports, or the adoption account's
+    halves. The flags' keys, tags and archived state are the same either way (same RNG draws)."""
+    base = dict.fromkeys(size.env_keys, TRACKED_FRACTION)
+    return base | {e: f for e, f in HALF_TRACKED.items() if e in base} if halves else base
+
+
+def generator_spec(size: OrgSize, project_index: int, track: Tracking | None = None) -> dict[str, Any]:
     """The seed's ``generate_flags`` entry for one project (its own RNG seed, so projects differ)."""
     return {
         "count": size.flags,
         "prefix": "flag-",
         "name_prefix": "Flag ",
         "tags": list(TAGS),
-        "track_events": dict.fromkeys(size.env_keys, TRACKED_FRACTION),
+        "track_events": track or tracking(size),
         "archived": ARCHIVED_FRACTION,
         "seed": 1000 + project_index,
     }
 
 
-def iter_project_flags(size: OrgSize) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def iter_project_flags(
+    size: OrgSize, track: Tracking | None = None
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """(project, its flags as sandbox records), one project at a time to bound memory."""
     envs: dict[str, Any] = {e: {} for e in size.env_keys}  # only the keys matter
     for i, project in enumerate(size.project_keys):
-        yield project, generate_flags(project, generator_spec(size, i), envs, f"bench.{project}")
+        yield project, generate_flags(project, generator_spec(size, i, track), envs, f"bench.{project}")
 
 
-def generate_org(size: OrgSize) -> dict[str, list[Flag]]:
+def generate_org(size: OrgSize, track: Tracking | None = None) -> dict[str, list[Flag]]:
     """Project -> its flags in key order, exactly as the sandbox seeded with ``seed_document`` has them."""
     out: dict[str, list[Flag]] = {}
-    for project, records in iter_project_flags(size):
+    for project, records in iter_project_flags(size, track):
         out[project] = [
             Flag(
                 key=r["key"],
@@ -121,7 +138,7 @@ def generate_org(size: OrgSize) -> dict[str, list[Flag]]:
     return out
 
 
-def seed_document(size: OrgSize) -> dict[str, Any]:
+def seed_document(size: OrgSize, track: Tracking | None = None) -> dict[str, Any]:
     """The sandbox seed: generated flags, and the two destinations of every environment, already as the
     config declares them (so only the flags need converging)."""
     projects: dict[str, Any] = {}
@@ -130,7 +147,7 @@ def seed_document(size: OrgSize) -> dict[str, Any]:
         projects[p] = {
             "name": f"Benchmark {i}",
             "environments": {e: {"name": e.title()} for e in size.env_keys},
-            "generate_flags": generator_spec(size, i),
+            "generate_flags": generator_spec(size, i, track),
         }
         for e in size.env_keys:
             destinations += [
@@ -275,3 +292,112 @@ def drift_targets(size: OrgSize, org: dict[str, list[Flag]], n: int) -> list[Tar
 def patches_for(targets: Sequence[Target]) -> int:
     """ldseg writes one PATCH per flag, covering all its environments."""
     return len({(p, k) for p, k, _ in targets})
+
+
+def paired_drift_targets(size: OrgSize, org: dict[str, list[Flag]], n: int) -> list[Target]:
+    """(h): ``n`` flag-environments in pairs: flags exporting in both production and staging, switched
+    off in both, so the apply writes two environments per PATCH (``n // 2`` PATCHes). Distinct flags,
+    round-robin over projects."""
+    both = {
+        p: [f for f in fl if not f.archived and f.tracked.get("production") and f.tracked.get("staging")]
+        for p, fl in org.items()
+    }
+    out: list[Target] = []
+    for i in range(max((len(c) for c in both.values()), default=0)):
+        for p in size.project_keys:
+            if i < len(both[p]) and len(out) < n - 1:
+                out += [(p, both[p][i].key, "production"), (p, both[p][i].key, "staging")]
+    return out
+
+
+# --- (i): many destinations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DestSize:
+    """(i): ``projects`` x ``envs`` environments, ``per_env`` destinations in each (half Segment,
+    half Kinesis), and no flags to speak of: the config's size is all destinations."""
+
+    projects: int = 5
+    envs: int = 10
+    per_env: int = 100
+
+    @classmethod
+    def parse(cls, text: str) -> DestSize:
+        """``"5x10x100"`` -> DestSize(5, 10, 100)."""
+        size = OrgSize.parse(text)
+        return cls(size.projects, size.envs, size.flags)
+
+    def __str__(self) -> str:
+        return f"{self.projects}x{self.envs}x{self.per_env}"
+
+    @property
+    def scopes(self) -> list[tuple[str, str]]:
+        return [(f"dests-{p}", f"env-{e}") for p in range(self.projects) for e in range(self.envs)]
+
+    @property
+    def total(self) -> int:
+        return self.projects * self.envs * self.per_env
+
+
+def _dest(project: str, env: str, i: int) -> dict[str, Any]:
+    """Destination ``i`` of a scope; every Segment one has its own write key, so redaction and the
+    secret comparisons face thousands of distinct secrets."""
+    if i % 2:
+        key = f"wk-{project}-{env}-{i:04d}-5d41402abc4b2a76"
+        return {
+            "name": f"segment-{i:04d}",
+            "kind": "segment",
+            "config": {"writeKey": key, "userIDContextKind": "user"},
+        }
+    return {"name": f"kinesis-{i:04d}", "kind": "kinesis", "config": kinesis_config(project, f"{env}-{i}")}
+
+
+def dests_seed_document(size: DestSize) -> dict[str, Any]:
+    """The sandbox already holds every destination of ``dests_config``: the plan has no changes."""
+    projects: dict[str, Any] = {}
+    destinations: list[dict[str, Any]] = []
+    for p, e in size.scopes:
+        projects.setdefault(p, {"name": p, "environments": {}})["environments"][e] = {"name": e}
+        destinations += [
+            {"project": p, "environment": e, "on": True, **_dest(p, e, i)} for i in range(size.per_env)
+        ]
+    return {"settings": {"mask_style": "edges"}, "projects": projects, "destinations": destinations}
+
+
+def dests_config(size: DestSize) -> str:
+    """Every destination declared; the write keys as ``${VAR:-default}`` (a variable, as a config
+    keeps its secrets, that needs no thousands of variables set in the benchmark's environment)."""
+    lines = ["version: 1", *_settings(), "projects:"]
+    by_project: dict[str, list[str]] = {}
+    for p, e in size.scopes:
+        by_project.setdefault(p, []).append(e)
+    for p, envs in by_project.items():
+        lines += [f"  {p}:", "    environments:"]
+        for e in envs:
+            lines += [f"      {e}:", "        destinations:"]
+            for i in range(size.per_env):
+                d = _dest(p, e, i)
+                lines += [f"          {d['name']}:", f"            kind: {d['kind']}", "            config:"]
+                for f, v in d["config"].items():
+                    value = f"${{BENCH_UNSET_{i % 7}:-{v}}}" if f == "writeKey" else v
+                    lines.append(f"              {f}: {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+# --- (j): thousands of exact keys, no HTTP -------------------------------------------------------
+
+
+def keys_per_scope_config(size: OrgSize, per_scope: int) -> str:
+    """Every environment exports ``per_scope`` exact keys (every n-th flag) with ``others: off``, as
+    ``ldseg export`` writes it: 20 scopes x 500 keys = the 10,000 exact keys of (j)."""
+    step = max(1, size.flags // per_scope)
+    width = max(4, len(str(size.flags - 1)))
+    lines = ["version: 1", *_settings(), "projects:"]
+    for p in size.project_keys:
+        lines += [f"  {p}:", "    environments:"]
+        for e in size.env_keys:
+            lines += [f"      {e}:", "        export:", "          flags:", "            keys:"]
+            lines += [f"              - flag-{i:0{width}d}" for i in range(0, size.flags, step)][:per_scope]
+            lines.append("            others: 'off'")
+    return "\n".join(lines) + "\n"

@@ -21,7 +21,9 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ldseg import config
 from ldseg.model import (
@@ -48,9 +50,13 @@ def _masked(secret: str) -> str:
     return secret[:3] + "********" + secret[-3:]
 
 
-def build_live(size: org.OrgSize, change_every: int) -> LiveState:
-    """The LiveState of the full config over ``size``, off from the config at every ``change_every``-th
-    flag-environment (0: never)."""
+def build_live(
+    size: org.OrgSize, change_every: int, selected: Callable[[dict[str, Any]], bool] | None = None
+) -> LiveState:
+    """The LiveState of a config over ``size`` that exports the flags ``selected`` picks (default: the
+    tag-selected full config), off from the config at every ``change_every``-th flag-environment
+    (0: never)."""
+    selected = selected or (lambda r: org.SELECTED_TAG in r["tags"])
     envs = size.env_keys
     environments: dict[Scope, LiveEnvironment] = {}
     destinations: dict[Scope, tuple[LiveDestination, ...]] = {}
@@ -85,7 +91,7 @@ def build_live(size: org.OrgSize, change_every: int) -> LiveState:
         for r in records:
             if r["archived"]:
                 continue  # LD does not list archived flags, so the reader never hands them over
-            wanted = org.SELECTED_TAG in r["tags"]
+            wanted = selected(r)
             states: dict[str, LiveFlagEnv] = {}
             for e in envs:
                 n += 1
@@ -102,13 +108,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=org.OrgSize.parse, required=True)
     parser.add_argument("--config", type=Path, required=True, help="Where to write the config it loads.")
     parser.add_argument("--change-every", type=int, default=10)
+    parser.add_argument(
+        "--keys-per-scope",
+        type=int,
+        default=0,
+        help="Instead of the tag-selected full config, every environment exports this many exact keys "
+        "with others: off, as `ldseg export` writes it.",
+    )
     args = parser.parse_args(argv)
     size: org.OrgSize = args.sizes
 
     os.environ[org.WRITE_KEY_VAR] = org.WRITE_KEY
-    args.config.write_text(org.full_config(size), encoding="utf-8")
+    if args.keys_per_scope:
+        text = org.keys_per_scope_config(size, args.keys_per_scope)
+    else:
+        text = org.full_config(size)
+    args.config.write_text(text, encoding="utf-8")
     desired: DesiredState = config.load_or_raise([str(args.config)])[0]
-    live = build_live(size, args.change_every)
+    keys = {k for s in desired.scopes.values() if s.export and s.export.flags for k in s.export.flags.keys}
+    live = build_live(size, args.change_every, (lambda r: r["key"] in keys) if args.keys_per_scope else None)
     inputs_rss = _rss_mb()
 
     c0 = time.process_time()
@@ -118,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     c2 = time.process_time()
     result = {
         "flag_envs": sum(len(f.envs) for fl in live.flags.values() for f in fl.values()),
+        "exact_keys": sum(
+            len(s.export.flags.keys) for s in desired.scopes.values() if s.export and s.export.flags
+        ),
         "changes": len(plan.changes),
         "rendered_chars": len(text),
         "plan_cpu_s": c1 - c0,

@@ -111,11 +111,16 @@ class SandboxProcess:
     """The sandbox in its own process (``sandbox_runner``), with the admin calls the harness needs."""
 
     def __init__(
-        self, seed_path: Path, latency_ms: float, log_dir: Path, start_timeout: float = 60.0
+        self,
+        seed_path: Path,
+        latency_ms: float,
+        log_dir: Path,
+        start_timeout: float = 60.0,
+        name: str = "main",
     ) -> None:
         self.seed_path = seed_path
         self.latency_ms = latency_ms
-        self.log_path = log_dir / "sandbox.log"
+        self.log_path = log_dir / f"sandbox-{name}.log"
         self.start_timeout = start_timeout
         self.url = ""
         self._proc: subprocess.Popen[bytes] | None = None

@@ -111,9 +111,28 @@ def _notes(s: dict[str, Any]) -> list[str]:
         notes.append(
             f"{d['flag_requests']} flag requests for keys {', '.join(d['keys'])} of {d['project_flags']:,}"
         )
+    if "exported_bytes" in d:
+        notes.append(
+            f"export: {d['export_wall_s']:.2f} s, {d['export_requests']:,} requests, "
+            f"{d['exported_bytes']:,} bytes with {d['exported_keys']:,} exact keys; plan {s['wall_s']:.2f} s "
+            f"and {s['requests']:,} requests against (a)'s {d['a_wall_s']:.2f} s and {d['a_requests']:,}"
+        )
+    if "network_floor_s" in d and "writes" in d:
+        notes.append(
+            f"network floor {d['network_floor_s']:.2f} s = ({d['reads']:,} reads / "
+            f"{d['parallelism'] * 2} + {d['writes']:,} writes / {d['parallelism']}) × latency; "
+            f"wall {s['wall_s']:.2f} s"
+        )
+    if "validate_wall_s" in d:
+        notes.append(
+            f"{d['destinations']:,} destinations over {d['environments']} environments "
+            f"({d['config_bytes']:,} bytes): validate {d['validate_wall_s']:.2f} s, plan {s['wall_s']:.2f} s "
+            f"(network floor {d['network_floor_s']:.2f} s)"
+        )
     if "plan_cpu_s" in d:
         notes.append(
-            f"{d['flag_envs']:,} flag-environments ({d['organisation']}), {d['changes']:,} changes; "
+            f"{d['flag_envs']:,} flag-environments ({d['organisation']}), "
+            f"{d.get('exact_keys', 0):,} exact keys, {d['changes']:,} changes; "
             f"plan {d['plan_cpu_s']:.3f} s + render {d['render_cpu_s']:.3f} s CPU "
             f"({d['rendered_chars']:,} characters; the table's CPU column); whole process "
             f"{d['process_cpu_s']:.2f} s CPU; RSS after building the inputs {d['inputs_rss_mb']:.0f} MB"
