@@ -30,7 +30,7 @@ def sandbox(
 ) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
     from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
-    from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+    from ldseg.sandbox.segment_emu import DEFAULT_SEGMENT_TOKEN
 
     try:
         sb = Sandbox(

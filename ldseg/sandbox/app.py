@@ -33,7 +33,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from .errors import ApiError, bad_request, error_body
+from .exceptions import HttpError, bad_request, error_body
 from .reqlog import RequestLog
 from .store import Store
 
@@ -53,7 +53,7 @@ class SandboxRequest(Request):
     route: Route | None = None
     path_args: dict[str, str]
     role: str | None = None
-    route_error: ApiError | None = None
+    route_error: HttpError | None = None
     fault: str | None = None  # set by the fault injector: "rate_limited", "error", "drop", "drop_after"
     segment_token: str | None = None  # the Segment Public API token the guard accepted
 
@@ -144,7 +144,7 @@ def json_response(status: int, body: Any = None, headers: dict[str, str] | None 
     return resp
 
 
-def error_response(err: ApiError) -> Response:
+def error_response(err: HttpError) -> Response:
     return json_response(err.status, err.body(), err.headers)
 
 
@@ -153,10 +153,10 @@ def ld_guard(app: SandboxApp, request: SandboxRequest) -> None:
     token = request.headers.get("Authorization")
     role = app.role_for(token) if token else None
     if role is None:
-        raise ApiError(401, "Invalid access token")
+        raise HttpError(401, "Invalid access token")
     request.role = role
     if role == "none" or (role == "reader" and request.method in WRITE_METHODS):
-        raise ApiError(403, "Access to the requested resource was denied")
+        raise HttpError(403, "Access to the requested resource was denied")
     version = request.headers.get("LD-API-Version")
     if version is not None and version not in SUPPORTED_API_VERSIONS:
         supported = ", ".join(SUPPORTED_API_VERSIONS)
@@ -211,9 +211,9 @@ class SandboxApp:
         try:
             endpoint, args = adapter.match(path_info=request.path, method=request.method)
         except MethodNotAllowed:
-            request.route_error = ApiError(405, f"Method {request.method} is not allowed on {request.path}")
+            request.route_error = HttpError(405, f"Method {request.method} is not allowed on {request.path}")
         except (NotFound, RequestRedirect):  # no slash-redirects: a sloppy URL is a 404 (defensive)
-            request.route_error = ApiError(404, f"No route for {request.method} {request.path}")
+            request.route_error = HttpError(404, f"No route for {request.method} {request.path}")
         else:
             request.route = self._routes[endpoint]
             request.path_args = dict(args)
@@ -223,12 +223,12 @@ class SandboxApp:
     def _core(self, request: SandboxRequest) -> Response:
         try:
             if request.route is None:
-                raise request.route_error or ApiError(404, "Not found")
+                raise request.route_error or HttpError(404, "Not found")
             guard = self.guards.get(request.route.api)
             if guard is not None:
                 guard(self, request)
             reply = request.route.handler(Call(request, request.path_args, self))
-        except ApiError as e:
+        except HttpError as e:
             return error_response(e)
         except Exception as e:  # a sandbox bug: answer like a server would, and say so loudly
             log.exception("sandbox handler failed for %s %s", request.method, request.path)

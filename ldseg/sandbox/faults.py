@@ -39,9 +39,9 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from .app import Next, SandboxRequest, json_response
-from .errors import error_body
+from .exceptions import error_body
 from .faultspec import FaultRule, FaultSpec, parse_faults
-from .ratelimit import Decision, WindowLimiter
+from .rate_windows import Decision, WindowLimiter
 
 ERROR_STATUSES = (500, 502, 503)
 _ERROR_CODES = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}

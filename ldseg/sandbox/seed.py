@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from . import model
+from . import records
 from .masking import MASK_STYLES
 
 
@@ -72,13 +72,13 @@ def _keys(mapping: dict[str, Any], allowed: set[str], where: str) -> None:
 
 def normalize_settings(raw: Any, where: str = "settings") -> dict[str, Any]:
     """Default settings overlaid with ``raw``, validated."""
-    settings = dict(model.DEFAULT_SETTINGS)
+    settings = dict(records.DEFAULT_SETTINGS)
     if raw is None:
         return settings
     _expect(raw, dict, where)
-    _keys(raw, set(model.DEFAULT_SETTINGS), where)
+    _keys(raw, set(records.DEFAULT_SETTINGS), where)
     for k, v in raw.items():
-        default = model.DEFAULT_SETTINGS[k]
+        default = records.DEFAULT_SETTINGS[k]
         if isinstance(default, float):  # a whole number is a fine float setting ("delay: 2")
             settings[k] = float(_expect(v, (int, float), f"{where}.{k}"))
             continue
@@ -112,7 +112,7 @@ def _env_bools(value: Any, envs: dict[str, Any], where: str) -> dict[str, bool]:
     return dict(value)
 
 
-_ENV_SEED_FIELDS = set(model.ENV_FIELDS)
+_ENV_SEED_FIELDS = set(records.ENV_FIELDS)
 _FLAG_SEED_FIELDS = {
     "name",
     "description",
@@ -133,12 +133,12 @@ _DEST_FIELDS = {"project", "environment", "name", "kind", "on", "config", "_id",
 def _build_env(project: str, key: str, raw: Any, index: int, where: str) -> dict[str, Any]:
     raw = {} if raw is None else _expect(raw, dict, where)
     _keys(raw, _ENV_SEED_FIELDS, where)
-    for field, typ in model.ENV_FIELDS.items():
+    for field, typ in records.ENV_FIELDS.items():
         if field in raw:
             _expect(raw[field], typ, f"{where}.{field}")
     if "tags" in raw:
         _str_list(raw["tags"], f"{where}.tags")
-    return model.new_environment(project, key, creation_ms=model.BASE_TIME_MS + index * 1000, **raw)
+    return records.new_environment(project, key, creation_ms=records.BASE_TIME_MS + index * 1000, **raw)
 
 
 def _attach_envs(
@@ -151,7 +151,7 @@ def _attach_envs(
     on: dict[str, bool],
 ) -> None:
     for env in envs:
-        flag["environments"][env] = model.new_flag_env(
+        flag["environments"][env] = records.new_flag_env(
             project,
             flag["key"],
             env,
@@ -167,7 +167,7 @@ def _build_flag(
 ) -> dict[str, Any]:
     raw = {} if raw is None else _expect(raw, dict, where)
     _keys(raw, _FLAG_SEED_FIELDS, where)
-    flag = model.new_flag(
+    flag = records.new_flag(
         project,
         key,
         name=_expect(raw.get("name", key), str, f"{where}.name"),
@@ -177,7 +177,7 @@ def _build_flag(
         archived=_expect(raw.get("archived", False), bool, f"{where}.archived"),
         deprecated=_expect(raw.get("deprecated", False), bool, f"{where}.deprecated"),
         creation_ms=_expect(
-            raw.get("creationDate", model.BASE_TIME_MS + index * 60_000), int, f"{where}.creationDate"
+            raw.get("creationDate", records.BASE_TIME_MS + index * 60_000), int, f"{where}.creationDate"
         ),
     )
     _attach_envs(
@@ -223,14 +223,14 @@ def generate_flags(project: str, spec: Any, envs: dict[str, Any], where: str) ->
         tags = sorted(rng.sample(pool, min(n_tags, len(pool)))) if pool else []
         is_archived = rng.random() < archived
         tracked = {env: rng.random() < frac for env, frac in track.items()}
-        flag = model.new_flag(
+        flag = records.new_flag(
             project,
             key,
             name=f"{name_prefix}{i:0{width}d}",
             tags=tags,
             archived=is_archived,
             temporary=bool(i % 3),
-            creation_ms=model.BASE_TIME_MS + 86_400_000 + i * 1000,
+            creation_ms=records.BASE_TIME_MS + 86_400_000 + i * 1000,
         )
         _attach_envs(project, flag, envs, track=tracked, fallthrough={}, on={})
         flags.append(flag)
@@ -243,15 +243,15 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
     _expect(seed, dict, "seed")
     _keys(seed, {"settings", "tokens", "projects", "destinations", "segment"}, "seed")
     state = empty_state(normalize_settings(seed.get("settings")))
-    from .segment.seed import build_segment_state  # late import: it builds on this module's helpers
+    from .segment_emu.seed import build_segment_state  # late import: it builds on this module's helpers
 
     state["segment"] = build_segment_state(seed.get("segment"))
     tokens = seed.get("tokens") or {}
     _expect(tokens, dict, "tokens")
     for token, role in tokens.items():
         _expect(token, str, "tokens")
-        if role not in model.TOKEN_ROLES:
-            raise SeedError(f"tokens.{token}: role must be one of {', '.join(model.TOKEN_ROLES)}")
+        if role not in records.TOKEN_ROLES:
+            raise SeedError(f"tokens.{token}: role must be one of {', '.join(records.TOKEN_ROLES)}")
         state["tokens"][token] = role
 
     projects = seed.get("projects") or {}
@@ -260,14 +260,14 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
         where = f"projects.{pkey}"
         praw = {} if praw is None else _expect(praw, dict, where)
         _keys(praw, _PROJECT_FIELDS, where)
-        project = model.new_project(
+        project = records.new_project(
             str(pkey),
             name=_expect(praw.get("name", str(pkey)), str, f"{where}.name"),
             tags=_str_list(praw.get("tags", []), f"{where}.tags"),
             include_in_snippet=_expect(
                 praw.get("includeInSnippetByDefault", False), bool, f"{where}.includeInSnippetByDefault"
             ),
-            creation_ms=model.BASE_TIME_MS + p_index * 1000,
+            creation_ms=records.BASE_TIME_MS + p_index * 1000,
         )
         envs_raw = praw.get("environments") or {}
         _expect(envs_raw, dict, f"{where}.environments")
@@ -305,8 +305,8 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
             raise SeedError(f"{where}.project: unknown project {raw['project']!r}")
         if raw["environment"] not in proj["environments"]:
             raise SeedError(f"{where}.environment: unknown environment {raw['environment']!r}")
-        if raw["kind"] not in model.DESTINATION_KINDS:
-            raise SeedError(f"{where}.kind: must be one of {', '.join(model.DESTINATION_KINDS)}")
+        if raw["kind"] not in records.DESTINATION_KINDS:
+            raise SeedError(f"{where}.kind: must be one of {', '.join(records.DESTINATION_KINDS)}")
         config = raw.get("config", {})
         if isinstance(config, str):
             try:
@@ -316,14 +316,15 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
         _expect(config, dict, f"{where}.config")
         dest_id = _expect(
             raw.get(
-                "_id", model.hex_id("destination", "seed", i, raw["project"], raw["environment"], raw["name"])
+                "_id",
+                records.hex_id("destination", "seed", i, raw["project"], raw["environment"], raw["name"]),
             ),
             str,
             f"{where}._id",
         )
         if dest_id in state["destinations"]:
             raise SeedError(f"{where}._id: duplicate id {dest_id}")
-        state["destinations"][dest_id] = model.new_destination(
+        state["destinations"][dest_id] = records.new_destination(
             dest_id,
             raw["project"],
             raw["environment"],
@@ -332,7 +333,7 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
             config=config,
             on=_expect(raw.get("on", False), bool, f"{where}.on"),
             version=_expect(raw.get("version", 1), int, f"{where}.version"),
-            creation_ms=model.BASE_TIME_MS + i * 1000,
+            creation_ms=records.BASE_TIME_MS + i * 1000,
         )
     return state
 
@@ -341,11 +342,11 @@ STATE_FORMAT = "ldseg-sandbox-state/1"
 
 
 def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    from .segment.seed import empty_segment_state  # late import, as in build_state
+    from .segment_emu.seed import empty_segment_state  # late import, as in build_state
 
     return {
         "format": STATE_FORMAT,
-        "settings": settings or dict(model.DEFAULT_SETTINGS),
+        "settings": settings or dict(records.DEFAULT_SETTINGS),
         "tokens": {},
         "counter": 0,
         "projects": {},

@@ -44,9 +44,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import model
+from . import records
 from .seed import STATE_FORMAT, SeedError, build_state, empty_state, normalize_settings
-from .segment.store import SegmentStoreMixin
+from .segment_emu.store import SegmentStoreMixin
 
 AUDIT_LOG_LIMIT = 100_000
 VIOLATIONS_LIMIT = 10_000
@@ -85,7 +85,7 @@ class Store(SegmentStoreMixin):
             raise SeedError(f"not a sandbox state document (format {state.get('format')!r})")
         fresh = empty_state()
         fresh.update(state)
-        fresh["settings"] = {**model.DEFAULT_SETTINGS, **state.get("settings", {})}
+        fresh["settings"] = {**records.DEFAULT_SETTINGS, **state.get("settings", {})}
         with self.lock:
             self._state = fresh
             self._flag_keys = {p: sorted(proj["flags"]) for p, proj in fresh["projects"].items()}
@@ -151,12 +151,12 @@ class Store(SegmentStoreMixin):
     def next_id(self, *parts: object) -> str:
         with self.lock:
             self._state["counter"] += 1
-            return model.hex_id(*parts, self._state["counter"])
+            return records.hex_id(*parts, self._state["counter"])
 
     def record_write(self, entry: dict[str, Any]) -> None:
         with self.lock:
             log = self._state["audit_log"]
-            entry = {"seq": (log[-1]["seq"] + 1) if log else 1, "time": model.now_ms(), **entry}
+            entry = {"seq": (log[-1]["seq"] + 1) if log else 1, "time": records.now_ms(), **entry}
             log.append(entry)
             if len(log) > AUDIT_LOG_LIMIT:
                 del log[: len(log) - AUDIT_LOG_LIMIT]
@@ -216,8 +216,8 @@ class Store(SegmentStoreMixin):
             return dict(self._state["tokens"])
 
     def add_token(self, token: str, role: str) -> None:
-        if role not in model.TOKEN_ROLES:
-            raise ValueError(f"role must be one of {', '.join(model.TOKEN_ROLES)}")
+        if role not in records.TOKEN_ROLES:
+            raise ValueError(f"role must be one of {', '.join(records.TOKEN_ROLES)}")
         with self.mutate() as s:
             s["tokens"][token] = role
 
@@ -259,7 +259,7 @@ class Store(SegmentStoreMixin):
         with self.mutate() as s:
             if key in s["projects"]:
                 raise StoreError(f"project {key!r} exists")
-            p = model.new_project(key, creation_ms=model.now_ms())
+            p = records.new_project(key, creation_ms=records.now_ms())
             p.update(fields)
             s["projects"][key] = p
             self._flag_keys[key] = sorted(p["flags"])
@@ -299,11 +299,11 @@ class Store(SegmentStoreMixin):
             p = self._project(project)
             if key in p["environments"]:
                 raise StoreError(f"environment {project}/{key} exists")
-            env = model.new_environment(project, key, creation_ms=model.now_ms(), **fields)
+            env = records.new_environment(project, key, creation_ms=records.now_ms(), **fields)
             p["environments"][key] = env
             for flag in p["flags"].values():
-                flag["environments"][key] = model.new_flag_env(
-                    project, flag["key"], key, modified_ms=model.now_ms()
+                flag["environments"][key] = records.new_flag_env(
+                    project, flag["key"], key, modified_ms=records.now_ms()
                 )
             self.flags_touched(project)
             return copy.deepcopy(env)
@@ -358,18 +358,18 @@ class Store(SegmentStoreMixin):
     ) -> dict[str, Any]:
         """Create a flag as LD would: each environment's ``trackEvents`` starts at its ``defaultTrackEvents``.
 
-        ``track_events`` overrides that per environment; other fields as ``model.new_flag``
+        ``track_events`` overrides that per environment; other fields as ``records.new_flag``
         (``name``, ``description``, ``tags``, ``temporary``, ``archived``, ``deprecated``).
         """
         with self.mutate():
             p = self._project(project)
             if key in p["flags"]:
                 raise StoreError(f"flag {project}/{key} exists")
-            now = model.now_ms()
-            flag = model.new_flag(project, key, creation_ms=fields.pop("creation_ms", now), **fields)
+            now = records.now_ms()
+            flag = records.new_flag(project, key, creation_ms=fields.pop("creation_ms", now), **fields)
             for env_key, env in p["environments"].items():
                 te = (track_events or {}).get(env_key, env["defaultTrackEvents"])
-                flag["environments"][env_key] = model.new_flag_env(
+                flag["environments"][env_key] = records.new_flag_env(
                     project, key, env_key, track_events=te, modified_ms=now
                 )
             p["flags"][key] = flag
@@ -404,7 +404,7 @@ class Store(SegmentStoreMixin):
                 flag["_version"] += 1
                 if "version" not in fields:
                     cfg["version"] += 1
-                cfg["lastModified"] = model.now_ms()
+                cfg["lastModified"] = records.now_ms()
             self.flags_touched(project, key)
             return copy.deepcopy(flag)
 
@@ -453,12 +453,12 @@ class Store(SegmentStoreMixin):
         on: bool = False,
     ) -> dict[str, Any]:
         """Create a destination directly (no validation of config, no audit entry)."""
-        if kind not in model.DESTINATION_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(model.DESTINATION_KINDS)}")
+        if kind not in records.DESTINATION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(records.DESTINATION_KINDS)}")
         with self.mutate() as s:
             self._env(project, environment)
             dest_id = self.next_id("destination", project, environment, name)
-            rec = model.new_destination(
+            rec = records.new_destination(
                 dest_id,
                 project,
                 environment,
@@ -466,7 +466,7 @@ class Store(SegmentStoreMixin):
                 kind=kind,
                 config=copy.deepcopy(config or {}),
                 on=on,
-                creation_ms=model.now_ms(),
+                creation_ms=records.now_ms(),
             )
             s["destinations"][dest_id] = rec
             return copy.deepcopy(rec)

@@ -28,7 +28,7 @@ from typing import Any
 
 from ldseg.sandbox import Reply, Sandbox
 from ldseg.sandbox.app import Call
-from ldseg.sandbox.errors import bad_request
+from ldseg.sandbox.exceptions import bad_request
 
 
 def set_track_events(call: Call) -> Reply:

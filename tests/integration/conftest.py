@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ldseg.cli import cli
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+from ldseg.sandbox.segment_emu import DEFAULT_SEGMENT_TOKEN
 from tests.contract.checker import ContractChecker
 from tests.helpers import CANARY_WRITE_KEY, Result
 

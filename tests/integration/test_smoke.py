@@ -19,7 +19,7 @@ import pytest
 from ldseg import config
 from ldseg.ld.client import LDClient
 from ldseg.sandbox import DEFAULT_TOKEN, Sandbox, load_seed
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+from ldseg.sandbox.segment_emu import DEFAULT_SEGMENT_TOKEN
 from ldseg.segment import PublicApi, SegmentError, TrackingApi
 from ldseg.smoke import Outcome, SegmentAccess, SmokeOptions, SmokeRunner, Verdict
 from tests.helpers import CANARY_WRITE_KEY, Result

@@ -11,7 +11,7 @@ import pytest
 from ldseg.model import DestinationSpec, Location, Unresolved
 from ldseg.resources import quickstart_seed_path
 from ldseg.sandbox import load_seed
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN, conformance
+from ldseg.sandbox.segment_emu import DEFAULT_SEGMENT_TOKEN, conformance
 from ldseg.segment import RateBudget, Source, region_of, retry_wait
 from ldseg.smoke import (
     READBACK,

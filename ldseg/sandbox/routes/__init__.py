@@ -11,10 +11,10 @@ if TYPE_CHECKING:
 
 
 def register_all(app: SandboxApp) -> None:
-    from .. import segment  # late import: segment's modules import the app module too
+    from .. import segment_emu  # late import: segment's modules import the app module too
 
     destinations.register(app)
     flags.register(app)
     projects.register(app)
     admin.register(app)
-    segment.register(app)
+    segment_emu.register(app)

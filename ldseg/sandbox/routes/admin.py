@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..app import Call, Reply
-from ..errors import bad_request
+from ..exceptions import bad_request
 from ..seed import SeedError
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import bad_request, not_found
+from ..exceptions import bad_request, not_found
 
 if TYPE_CHECKING:
     from ..app import Call

@@ -21,7 +21,7 @@ import copy
 import re
 from typing import Any
 
-from .. import model
+from .. import records
 from ..seed import SeedError, _expect, _keys, _str_list
 from . import catalog
 
@@ -31,7 +31,7 @@ _SEGMENT_FIELDS = {"region", "workspace", "tokens", "sources"}
 
 
 def empty_segment_state(region: str = "us", workspace: dict[str, Any] | None = None) -> dict[str, Any]:
-    ws = {"id": model.hex_id("segment-workspace")[:22], "slug": "sandbox", "name": "Sandbox"}
+    ws = {"id": records.hex_id("segment-workspace")[:22], "slug": "sandbox", "name": "Sandbox"}
     ws.update(workspace or {})
     return {"region": region, "workspace": ws, "tokens": {}, "sources": {}, "messages": []}
 
@@ -62,7 +62,7 @@ def build_source(raw: Any, *, region: str, workspace_id: str, where: str) -> dic
         )
     labels = _expect(raw.get("labels", []), list, f"{where}.labels")
     return {
-        "id": _expect(raw.get("id", model.hex_id("segment-source", name)[:22]), str, f"{where}.id"),
+        "id": _expect(raw.get("id", records.hex_id("segment-source", name)[:22]), str, f"{where}.id"),
         "slug": _expect(raw.get("slug", slugify(name)), str, f"{where}.slug"),
         "name": name,
         "workspaceId": workspace_id,

@@ -1,6 +1,6 @@
 """LaunchDarkly-shaped API errors.
 
-Every LD error body is ``{"code", "message", "id"}``; handlers raise :class:`ApiError` and the app
+Every LD error body is ``{"code", "message", "id"}``; handlers raise :class:`HttpError` and the app
 turns it into that body, so no handler formats an error by hand. Other APIs the sandbox emulates
 (Segment's) subclass it and override ``body()``.
 """
@@ -24,7 +24,7 @@ CODES: dict[int, str] = {
 }
 
 
-class ApiError(Exception):
+class HttpError(Exception):
     """An error response: status, LD error code and a human message."""
 
     def __init__(
@@ -45,13 +45,13 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "id": str(uuid.uuid4())}
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, message)
+def bad_request(message: str) -> HttpError:
+    return HttpError(400, message)
 
 
-def patch_failed(message: str) -> ApiError:
-    return ApiError(400, message, "patch_failed")
+def patch_failed(message: str) -> HttpError:
+    return HttpError(400, message, "patch_failed")
 
 
-def not_found(message: str = "Invalid resource identifier") -> ApiError:
-    return ApiError(404, message)
+def not_found(message: str = "Invalid resource identifier") -> HttpError:
+    return HttpError(404, message)
