@@ -29,8 +29,7 @@ def sandbox(
     port: int, host: str, state_path: str | None, seed_path: str | None, latency_ms: float, faults: str | None
 ) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
-    from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
-    from ldseg.sandbox.segment_emu import DEFAULT_SEGMENT_TOKEN
+    from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, Sandbox
 
     try:
         sb = Sandbox(

@@ -149,7 +149,7 @@ def smoke_settings(conn: Connection, env: dict[str, str] | None = None) -> tuple
     token = (env.get(TOKEN_VAR) or "").strip() or None
     label = TOKEN_VAR
     if token is None and conn.sandbox is not None:
-        from ldseg.sandbox.segment_emu import DEFAULT_SEGMENT_TOKEN
+        from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN
 
         token, label = DEFAULT_SEGMENT_TOKEN, "the sandbox's default Segment token"
     console.register_secret(token)

@@ -1,8 +1,10 @@
-"""LaunchDarkly-shaped API errors.
+"""The sandbox's exceptions: HTTP error responses, bad seeds, and direct-access misses.
 
-Every LD error body is ``{"code", "message", "id"}``; handlers raise :class:`HttpError` and the app
-turns it into that body, so no handler formats an error by hand. Other APIs the sandbox emulates
-(Segment's) subclass it and override ``body()``.
+- :class:`HttpError`: an error response. Every LD error body is ``{"code", "message", "id"}``;
+  handlers raise ``HttpError`` and the app turns it into that body, so no handler formats an error by
+  hand. Other APIs the sandbox emulates (Segment's) subclass it and override ``body()``.
+- :class:`SeedError`: a seed document (or state file) that does not describe a valid account.
+- :class:`StoreError`: a direct-access call (tests, benchmarks) named something that does not exist.
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ class HttpError(Exception):
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message)
+
+
+class SeedError(ValueError):
+    """A seed document that does not describe a valid account; the message says where."""
+
+
+class StoreError(KeyError):
+    """A direct-access call named something that does not exist (or already exists)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "store error"
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

@@ -38,8 +38,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from .app import Next, SandboxRequest, json_response
 from .exceptions import error_body
+from .exchange import Next, SandboxRequest, json_response
 from .faultspec import FaultRule, FaultSpec, parse_faults
 from .rate_windows import Decision, WindowLimiter
 

@@ -48,6 +48,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "segment_volume_rate_per_minute": 60,  # Segment: /events/volume requests per minute per token
 }
 
+STATE_FORMAT = "ldseg-sandbox-state/1"  # the ``format`` of a state document (and state file)
+
 # 2024-01-01T00:00:00Z: seeded objects get creation dates from here so seeds are reproducible.
 BASE_TIME_MS = 1_704_067_200_000
 
@@ -204,4 +206,26 @@ def new_destination(
         "on": on,
         "version": version,
         "creationDate": creation_ms,
+    }
+
+
+def empty_workspace(region: str = "us", workspace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``segment`` part of the state: a Segment workspace with no tokens, sources or messages."""
+    ws = {"id": hex_id("segment-workspace")[:22], "slug": "sandbox", "name": "Sandbox"}
+    ws.update(workspace or {})
+    return {"region": region, "workspace": ws, "tokens": {}, "sources": {}, "messages": []}
+
+
+def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A whole state document for an empty account (default settings unless given)."""
+    return {
+        "format": STATE_FORMAT,
+        "settings": settings or dict(DEFAULT_SETTINGS),
+        "tokens": {},
+        "counter": 0,
+        "projects": {},
+        "destinations": {},
+        "audit_log": [],
+        "violations": [],
+        "segment": empty_workspace(),
     }

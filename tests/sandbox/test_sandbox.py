@@ -18,9 +18,10 @@ import httpx
 import pytest
 from werkzeug.wrappers import Response
 
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox, SeedError, load_seed
-from ldseg.sandbox.app import Next, SandboxRequest, json_response
+from ldseg.sandbox import DEFAULT_TOKEN, SeedError, load_seed
+from ldseg.sandbox.exchange import Next, SandboxRequest, json_response
 from ldseg.sandbox.seed import build_state
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import QUICKSTART_SEED, make_client, seed
 from .spec_check import SpecMismatch, check_response
@@ -104,14 +105,14 @@ def test_yaml_seed_keeps_on_as_a_key(tmp_path: Path) -> None:
     )
     doc = load_seed(path)
     assert doc["destinations"][0]["on"] is True
-    sb = Sandbox(seed=path)
+    sb = SandboxForTests(seed=path)
     assert sb.store.destinations()[0]["on"] is True
     (tmp_path / "seed.json").write_text(json.dumps(doc), encoding="utf-8")
     assert load_seed(tmp_path / "seed.json") == doc
 
 
 def test_quickstart_seed() -> None:
-    sb = Sandbox(seed=QUICKSTART_SEED)
+    sb = SandboxForTests(seed=QUICKSTART_SEED)
     store = sb.store
     assert [e["key"] for e in store.environments("web")] == ["production", "staging"]
     flags = store.flags("web")
@@ -128,7 +129,7 @@ def test_quickstart_seed() -> None:
 
 def test_state_persists_across_instances(tmp_path: Path) -> None:
     state = tmp_path / "sub" / "state.json"
-    with Sandbox(seed=seed(), state_path=state) as sb, make_client(sb) as c:
+    with SandboxForTests(seed=seed(), state_path=state) as sb, make_client(sb) as c:
         assert state.exists()  # written at start
         dest = c.post(
             "/api/v2/destinations/web/test",
@@ -141,7 +142,10 @@ def test_state_persists_across_instances(tmp_path: Path) -> None:
                 "patch": [{"op": "replace", "path": "/environments/production/trackEvents", "value": True}],
             },
         )
-    with Sandbox(seed={"projects": {}}, state_path=state) as sb2, make_client(sb2) as c:  # seed ignored
+    with (
+        SandboxForTests(seed={"projects": {}}, state_path=state) as sb2,
+        make_client(sb2) as c,
+    ):  # seed ignored
         assert c.get(dest["_links"]["self"]["href"]).status_code == 200
         assert sb2.store.destination(dest["_id"])["config"]["writeKey"] == "seg-wk-persist-000000"
         assert sb2.store.flag_env("web", "dark-mode", "production")["trackEvents"] is True
@@ -156,7 +160,7 @@ def test_state_persists_across_instances(tmp_path: Path) -> None:
 
 def test_state_is_flushed_while_running(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with Sandbox(seed=seed(), state_path=state) as sb:
+    with SandboxForTests(seed=seed(), state_path=state) as sb:
         sb.store.update_destination(sb.store.destinations()[0]["_id"], on=True)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -172,8 +176,8 @@ def test_standalone_server_flushes_on_sigterm(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     code = textwrap.dedent(f"""
         import sys
-        from ldseg.sandbox import Sandbox
-        sb = Sandbox(seed={seed()!r}, state_path={str(state)!r}, port=0).start()
+        from ldseg.sandbox.testing import SandboxForTests
+        sb = SandboxForTests(seed={seed()!r}, state_path={str(state)!r}, port=0).start()
         print(sb.url, flush=True)
         sb.serve_forever()
     """)
@@ -200,7 +204,7 @@ def test_standalone_server_flushes_on_sigterm(tmp_path: Path) -> None:
     assert data["projects"]["web"]["environments"]["staging"]["defaultTrackEvents"] is True
 
 
-def test_request_log(sb: Sandbox, client: httpx.Client) -> None:
+def test_request_log(sb: SandboxForTests, client: httpx.Client) -> None:
     client.get("/api/v2/flags/web", params={"env": ["production", "staging"], "limit": 5})
     client.patch("/api/v2/flags/web/dark-mode", json=[{"op": "replace", "path": "/name", "value": "x"}])
     with make_client(sb, version=None, token=None) as anon:
@@ -229,7 +233,7 @@ def test_request_log(sb: Sandbox, client: httpx.Client) -> None:
     assert sb.requests() == []
 
 
-def test_admin_api(sb: Sandbox, client: httpx.Client) -> None:
+def test_admin_api(sb: SandboxForTests, client: httpx.Client) -> None:
     client.get("/api/v2/projects")
     anon = httpx.Client(base_url=sb.url)
     with anon:
@@ -250,7 +254,7 @@ def test_admin_api(sb: Sandbox, client: httpx.Client) -> None:
     assert client.get("/api/v2/projects").json()["totalCount"] == 0
 
 
-def test_hooks_middleware_and_observers(sb: Sandbox, client: httpx.Client) -> None:
+def test_hooks_middleware_and_observers(sb: SandboxForTests, client: httpx.Client) -> None:
     seen: list[tuple[str, int]] = []
 
     def rate_limit_flags(request: SandboxRequest, nxt: Next) -> Response:
@@ -269,7 +273,7 @@ def test_hooks_middleware_and_observers(sb: Sandbox, client: httpx.Client) -> No
     assert seen == [("/api/v2/flags/web", 429), ("/api/v2/projects", 200)]
 
 
-def test_latency(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_latency(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(seed(), latency_ms=40)
     with make_client(sb) as c:
         start = time.perf_counter()
@@ -277,7 +281,7 @@ def test_latency(make_sandbox: Callable[..., Sandbox]) -> None:
         assert time.perf_counter() - start >= 0.04
 
 
-def test_concurrent_patches_are_serialised(sb: Sandbox) -> None:
+def test_concurrent_patches_are_serialised(sb: SandboxForTests) -> None:
     def toggle(i: int) -> int:
         with make_client(sb) as c:
             body = {
@@ -296,7 +300,7 @@ def test_concurrent_patches_are_serialised(sb: Sandbox) -> None:
     assert len(sb.store.audit_log) == 40
 
 
-def test_store_direct_access(sb: Sandbox) -> None:
+def test_store_direct_access(sb: SandboxForTests) -> None:
     store = sb.store
     assert [p["key"] for p in store.projects()] == ["web", "mobile"]
     assert "flags" not in store.project("web")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import bad_request, not_found
 
 if TYPE_CHECKING:
-    from ..app import Call
+    from ..exchange import Call
     from ..store import Store
 
 _TRUE = {"true", "1"}

@@ -14,8 +14,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .. import records, representations
-from ..app import Call, Reply
 from ..exceptions import bad_request, not_found
+from ..exchange import Call, Reply
 from ..masking import SECRET_FIELDS, looks_masked
 from ..patching import apply_json_patch, check_json_patch, diff_paths, merge_patch, split_pointer
 from .common import audit, get_env, get_project

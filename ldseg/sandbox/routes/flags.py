@@ -14,8 +14,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .. import records, representations
-from ..app import Call, RawJSON, Reply
 from ..exceptions import HttpError, bad_request, not_found
+from ..exchange import Call, RawJSON, Reply
 from ..pagination import page_links, parse_limit_offset
 from ..patching import apply_json_patch, check_json_patch, diff_paths, merge_patch, split_pointer
 from .common import audit, get_project, parse_bool, split_list

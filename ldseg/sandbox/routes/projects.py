@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import representations
-from ..app import Call, Reply
 from ..exceptions import bad_request
+from ..exchange import Call, Reply
 from ..pagination import page_links, parse_limit_offset
 from ..patching import apply_json_patch, check_json_patch, diff_paths, split_pointer
 from .common import audit, get_env, get_project, split_list

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import records
+from ..store import DEDUP_WINDOW_MS, Store
 from . import conformance, messages
-from .store import DEDUP_WINDOW_MS
-
-if TYPE_CHECKING:
-    from ..store import Store
 
 
 @dataclass(frozen=True)

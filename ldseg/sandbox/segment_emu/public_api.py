@@ -27,7 +27,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import records
-from ..app import Call, Reply, SandboxRequest
+from ..exchange import Call, Reply, SandboxRequest
 from ..rate_windows import Decision, WindowLimiter
 from . import volume
 from .api_errors import PUBLIC_API_MIMETYPE, PublicApiError

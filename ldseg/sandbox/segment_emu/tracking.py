@@ -19,8 +19,8 @@ import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from ..app import Call, Reply, SandboxRequest
 from ..exceptions import HttpError
+from ..exchange import Call, Reply, SandboxRequest
 from . import messages
 from .api_errors import TrackingError
 from .intake import Envelope, ingest
