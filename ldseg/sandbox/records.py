@@ -1,8 +1,9 @@
 """Record constructors and constants shared by the seed loader, the store and the routes.
 
-Records are plain JSON-able dicts (so the state file is just ``json.dumps`` of the state). IDs and
-keys are derived from stable hashes, so one seed always yields byte-identical state and API-created
-objects get reproducible ids (``hex_id`` over a state counter).
+Records (projects, environments, flags, destinations, and the whole state document: ``empty_state``,
+with the Segment workspace of ``empty_workspace``) are plain JSON-able dicts (so the state file is just
+``json.dumps`` of the state). IDs and keys are derived from stable hashes, so one seed always yields
+byte-identical state and API-created objects get reproducible ids (``hex_id`` over a state counter).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A seed describes an account: settings, extra tokens, projects with environments and flags (listed, or
 generated deterministically by the thousand for benchmarks), existing destinations, and the Segment
-workspace those destinations send to (``segment:``, see ``segment/seed.py``). See the
+workspace those destinations send to (``segment:``, see ``workspace``). See the
 package docstring for the format. Anything unexpected is a :class:`SeedError` naming where it is, so
 a typo in a test seed fails loudly instead of silently seeding less.
 """
