@@ -60,40 +60,29 @@ class StoreForTests(Store):
 
     # --- lookups of live records (hold the lock) -----------------------------------------------
 
-    def _project(self, key: str) -> dict[str, Any]:
+    @staticmethod
+    def _lookup(table: dict[str, Any], key: str, missing: str) -> dict[str, Any]:
+        """``table[key]``, or ``StoreError(missing)``."""
         try:
-            p: dict[str, Any] = self.state["projects"][key]
+            found: dict[str, Any] = table[key]
         except KeyError:
-            raise StoreError(f"no project {key!r}") from None
-        return p
+            raise StoreError(missing) from None
+        return found
+
+    def _project(self, key: str) -> dict[str, Any]:
+        return self._lookup(self.state["projects"], key, f"no project {key!r}")
 
     def _env(self, project: str, env: str) -> dict[str, Any]:
-        try:
-            e: dict[str, Any] = self._project(project)["environments"][env]
-        except KeyError:
-            raise StoreError(f"no environment {project}/{env}") from None
-        return e
+        return self._lookup(self._project(project)["environments"], env, f"no environment {project}/{env}")
 
     def _flag(self, project: str, key: str) -> dict[str, Any]:
-        try:
-            f: dict[str, Any] = self._project(project)["flags"][key]
-        except KeyError:
-            raise StoreError(f"no flag {project}/{key}") from None
-        return f
+        return self._lookup(self._project(project)["flags"], key, f"no flag {project}/{key}")
 
     def _dest(self, dest_id: str) -> dict[str, Any]:
-        try:
-            d: dict[str, Any] = self.state["destinations"][dest_id]
-        except KeyError:
-            raise StoreError(f"no destination {dest_id}") from None
-        return d
+        return self._lookup(self.state["destinations"], dest_id, f"no destination {dest_id}")
 
     def _segment_source(self, source_id: str) -> dict[str, Any]:
-        try:
-            src: dict[str, Any] = self.state["segment"]["sources"][source_id]
-        except KeyError:
-            raise StoreError(f"no Segment source {source_id!r}") from None
-        return src
+        return self._lookup(self.state["segment"]["sources"], source_id, f"no Segment source {source_id!r}")
 
     # --- the account, settings, tokens, logs ---------------------------------------------------
 

@@ -23,7 +23,17 @@ from ldseg.sandbox.exchange import Next, SandboxRequest, json_response
 from ldseg.sandbox.seed import build_state
 from ldseg.sandbox.testing import SandboxForTests
 
-from .conftest import QUICKSTART_SEED, make_client, seed
+from .conftest import (
+    NOACCESS,
+    QUICKSTART_SEED,
+    READER,
+    SEG_ADMIN,
+    SEG_MEMBER,
+    WRITER,
+    make_client,
+    seed,
+    segment_seed,
+)
 from .spec_check import SpecMismatch, check_response
 
 GEN: dict[str, Any] = {
@@ -337,3 +347,30 @@ def test_spec_check_catches_mismatches() -> None:
     with pytest.raises(SpecMismatch):
         check_response("DELETE", "/api/v2/destinations/p/e/i", 200, None)  # undocumented success status
     check_response("DELETE", "/api/v2/destinations/p/e/i", 204, None)
+
+
+def test_grants_are_the_tokens_the_loaded_account_accepts(
+    make_sandbox: Callable[..., SandboxForTests],
+) -> None:
+    sb = make_sandbox(segment_seed())
+    grants = sb.grants()
+    assert grants.ld_tokens == {DEFAULT_TOKEN: "admin", READER: "reader", NOACCESS: "none", WRITER: "writer"}
+    assert grants.ld_token() == DEFAULT_TOKEN and grants.ld_token(("reader",)) == READER
+    assert grants.segment_tokens == {SEG_ADMIN: True, SEG_MEMBER: False}
+    assert grants.segment_token() == SEG_ADMIN  # Source Admin first
+    sb.store.add_segment_token("sgp-late", source_admin=False)
+    assert sb.grants().segment_tokens["sgp-late"] is False  # what the account holds now
+    member_only = make_sandbox(segment_seed(tokens={SEG_MEMBER: {"source_admin": False}})).grants()
+    assert member_only.segment_token() == SEG_MEMBER
+    assert make_sandbox(seed()).grants().segment_token() is None
+
+
+def test_flags_added_and_deleted_directly_keep_the_list_in_key_order(sb: SandboxForTests) -> None:
+    sb.store.add_flag("web", "aaa-first")
+    sb.store.add_flag("web", "zzz-last")
+    sb.store.delete_flag("web", "dark-mode")
+    with make_client(sb) as client:
+        keys = [f["key"] for f in client.get("/api/v2/flags/web", params={"limit": 100}).json()["items"]]
+    assert keys == sorted(keys) and keys[0] == "aaa-first" and keys[-1] == "zzz-last"
+    assert "dark-mode" not in keys
+    assert [f["key"] for f in sb.store.flags("web")] == sorted(f["key"] for f in sb.store.flags("web"))
