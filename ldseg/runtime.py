@@ -35,6 +35,9 @@ class Connection:
     sandbox: Sandbox | None = None
     #: things worth a warning about how the connection was set up
     notes: tuple[str, ...] = ()
+    #: with ``--sandbox``: where the sandbox serves Segment's APIs, and the Public API token to send
+    segment_url: str | None = None
+    segment_token: str | None = None
 
     def client(self, parallelism: int = DEFAULT_PARALLELISM) -> LDClient:
         return LDClient(self.base_uri, self.token, parallelism=parallelism)
@@ -99,9 +102,11 @@ _BEARER_NOTE = (
 
 
 def _start_sandbox(state: Path) -> Connection:
-    from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+    from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, Sandbox
 
     seed = None if state.exists() else quickstart_seed_path()
     state.parent.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(seed=seed, state_path=state).start()
-    return Connection(sandbox.url, DEFAULT_TOKEN, sandbox)
+    return Connection(
+        sandbox.url, DEFAULT_TOKEN, sandbox, segment_url=sandbox.url, segment_token=DEFAULT_SEGMENT_TOKEN
+    )

@@ -285,7 +285,7 @@ def delivery_check(kind: str, send_test_event: bool) -> Check:
 def smoke_event(
     spec: DestinationSpec, ids: tuple[str, str], message_id: str, now: datetime
 ) -> dict[str, Any]:
-    """A ``track`` ``custom`` event shaped like LaunchDarkly's (schemas/segment-events/custom):
+    """A ``track`` ``custom`` event shaped like LaunchDarkly's ``custom`` event:
     ``properties.project``/``environment`` are LD's project and environment ids, ``contextKeys``
     holds the context kind the destination maps to ``userId``, and ``userId`` is always set
     (Segment drops events with neither ``userId`` nor ``anonymousId``)."""

@@ -29,8 +29,7 @@ def sandbox(
     port: int, host: str, state_path: str | None, seed_path: str | None, latency_ms: float, faults: str | None
 ) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
-    from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
-    from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+    from ldseg.sandbox import Sandbox
 
     try:
         sb = Sandbox(
@@ -38,12 +37,22 @@ def sandbox(
         ).start()
     except (ValueError, OSError) as exc:
         raise LdsegError(f"Cannot start the sandbox: {exc}") from None
+    grants = sb.grants()  # what the loaded seed (or state file) really grants, not constants
+    ld_token = grants.ld_token()
     console.info(f"LaunchDarkly sandbox listening on {sb.url}")
-    console.info(f"  export LD_BASE_URI={sb.url} LD_ACCESS_TOKEN={DEFAULT_TOKEN}")
-    console.info(
-        f"  export SEGMENT_API_URL={sb.url} SEGMENT_PUBLIC_API_URL={sb.url} "
-        f"SEGMENT_PUBLIC_API_TOKEN={DEFAULT_SEGMENT_TOKEN}   (Segment's APIs, emulated)"
-    )
+    console.info(f"  export LD_BASE_URI={sb.url} LD_ACCESS_TOKEN={ld_token}")
+    others = [f"{token} ({role})" for token, role in grants.ld_tokens.items() if token != ld_token]
+    if others:
+        console.info(f"  more LD access tokens: {', '.join(others)}")
+    segment = f"  export SEGMENT_API_URL={sb.url} SEGMENT_PUBLIC_API_URL={sb.url}"
+    segment_token = grants.segment_token()
+    if segment_token is None:
+        console.info(f"{segment}   (Segment's APIs, emulated; the seed grants no Public API token)")
+    else:
+        admin = "Source Admin" if grants.segment_tokens[segment_token] else "no Source Admin"
+        console.info(
+            f"{segment} SEGMENT_PUBLIC_API_TOKEN={segment_token}   (Segment's APIs, emulated; {admin})"
+        )
     if faults:
         console.info(f"  faults: {faults}")
     console.info("  Ctrl-C to stop.")

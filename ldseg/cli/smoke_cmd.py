@@ -7,7 +7,8 @@ Segment is (``--segment-api-url`` / ``SEGMENT_API_URL``, ``--segment-public-api-
 With ``--sandbox`` both Segment URLs are the embedded sandbox's (it serves Segment's routes at root
 paths), unless given on the command line: like ``LD_BASE_URI``, ambient ``SEGMENT_*_URL`` variables
 never send sandbox keys to the real Segment. The token is SEGMENT_PUBLIC_API_TOKEN when set, else the
-sandbox's ``DEFAULT_SEGMENT_TOKEN``, which the quickstart seed grants Source Admin.
+one the ``--sandbox`` connection carries (the sandbox's default token, which the quickstart seed
+grants Source Admin).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def smoke_settings(conn: Connection, env: dict[str, str] | None = None) -> tuple
         timeout=float(_value(meta, "smoke_timeout", 120.0)[0]),
         poll_interval=float(_value(meta, "poll_interval", 5.0)[0]),
     )
-    sandbox_url = conn.sandbox.url if conn.sandbox is not None else None
+    sandbox_url = conn.segment_url
 
     def url(name: str, default: str, option: str) -> str:
         value, source = _value(meta, name)
@@ -148,10 +149,8 @@ def smoke_settings(conn: Connection, env: dict[str, str] | None = None) -> tuple
     )
     token = (env.get(TOKEN_VAR) or "").strip() or None
     label = TOKEN_VAR
-    if token is None and conn.sandbox is not None:
-        from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
-
-        token, label = DEFAULT_SEGMENT_TOKEN, "the sandbox's default Segment token"
+    if token is None and conn.segment_token is not None:
+        token, label = conn.segment_token, "the sandbox's default Segment token"
     console.register_secret(token)
     return options, SegmentAccess(api_url, public_url, token, label)
 

@@ -1,22 +1,39 @@
-"""An emulated LaunchDarkly REST API (the parts ldseg uses), served over real HTTP.
+"""An emulated LaunchDarkly REST API (the parts ldseg uses) and Segment's APIs, served over real HTTP.
 
 Nothing in ldseg's test suite can reach LaunchDarkly, so every test runs against this sandbox; it
 emulates LD faithfully, quirks included, and where LD's behaviour is UNCONFIRMED it takes the most
-defensive reading (making it a setting where that is useful)::
+defensive reading (making it a setting where that is useful). The sandbox is self-contained: it
+imports nothing from the rest of ldseg, and the rest of ldseg reaches it only through this package
+(``ldseg.runtime`` for ``--sandbox``, ``ldseg.cli.sandbox_cmd`` for ``ldseg sandbox``)::
 
-    from ldseg.sandbox import Sandbox, DEFAULT_TOKEN, load_seed
+    from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
 
     with Sandbox(seed="examples/quickstart/seed.yaml") as sb:
         httpx.get(sb.url + "/api/v2/destinations", headers={"Authorization": DEFAULT_TOKEN})
-        sb.store.destinations("web", "production")   # raw records, secrets unmasked
-        sb.requests()                                # request log
-        sb.store.audit_log, sb.store.violations
+        sb.grants()          # the LD tokens (with roles) and Segment tokens the account accepts
 
-Modules: ``server`` (Sandbox), ``app`` (WSGI app, pipeline, hooks), ``routes/`` (one module per API
-area), ``store`` (state, lock, direct access), ``seed`` (seed documents), ``model`` (records),
-``render`` (LD representations), ``patching`` (JSON Patch / merge patch), ``masking`` (secrets),
-``pagination``, ``persistence`` (state file), ``reqlog`` (request log), ``errors``, ``faults`` and
-``faultspec`` (fault injection), ``ratelimit`` (window counters), ``segment/`` (Segment's APIs).
+Public API: ``Sandbox``, ``Grants``, ``DEFAULT_TOKEN`` (the admin token a ``Sandbox`` accepts unless
+given another), ``DEFAULT_SEGMENT_TOKEN`` (the Public API token ``--sandbox`` sends; the quickstart
+seed grants it Source Admin), ``load_seed`` and ``SeedError``. Tests and benchmarks use
+``testing.SandboxForTests``, whose store has a direct-access API (arrange and inspect state without
+HTTP), and the app's extension points (``app``, ``exchange``).
+
+Modules, from the top down (import-linter keeps the layers, see pyproject.toml):
+
+- ``testing``: helpers for tests and benchmarks (``SandboxForTests``, ``StoreForTests``), not used by
+  the server;
+- ``server``: ``Sandbox`` (lifecycle, state file, route registration, ``grants()``);
+- ``routes/`` (LD's API, one module per area, and the ``/_sandbox/`` admin API: test machinery) and
+  ``segment_emu/`` (Segment's tracking and Public APIs, the LD event schemas);
+- ``app``: the WSGI app (routing, guards, pipeline, request log ``reqlog``, extension hooks);
+- ``faults`` and ``faultspec`` (fault injection, ``rate_windows``: fixed-window counters);
+- ``exchange``: what handlers and middleware see (``SandboxRequest``, ``Call``, ``Reply``, JSON
+  responses);
+- ``store`` (state, lock) and ``seed`` (seed documents -> state; ``workspace``: the Segment part,
+  with ``source_catalog``; ``validation``: the checks they share), ``persistence`` (state file);
+- ``records`` (record constructors, the state document), ``representations`` (LD's JSON),
+  ``patching`` (JSON Patch / merge patch), ``masking`` (secrets), ``pagination``, ``exceptions``
+  (``HttpError``, ``SeedError``, ``StoreError``).
 
 Seed format (YAML or JSON; every key optional)::
 
@@ -51,18 +68,18 @@ Seed format (YAML or JSON; every key optional)::
     destinations:
       - {project: web, environment: production, name: segment-main, kind: segment, on: false,
          config: {writeKey: "...", userIDContextKind: user}, _id: optional-24-hex, version: 1}
-    segment:                     # the Segment workspace (see segment/seed.py)
+    segment:                     # the Segment workspace (see workspace.py)
       region: us                 # us | eu (EU workspaces cannot connect the LaunchDarkly source)
       tokens: {sgp-admin-token: {source_admin: true}, sgp-member-token: {source_admin: false}}
       sources:
         - {id: src_ld_prod, name: LaunchDarkly (prod), slug: launchdarkly-prod, enabled: true,
            writeKeys: [wk-abc], catalog: launchdarkly}      # launchdarkly | javascript | http-api | {...}
 
-Besides LD's REST API the same server emulates Segment (``segment/``): the tracking API
+Besides LD's REST API the same server emulates Segment (``segment_emu/``): the tracking API
 (``POST /v1/track`` ...) records every message in the store, drop reasons and LD-schema conformance
 included, and a Public API subset (``GET /sources``, ``/sources/{id}``, ``/events/volume``). The fault
-injector (``faults``, ``Sandbox(faults=...)``, ``PUT /_sandbox/faults``) makes LD's routes misbehave
-on purpose.
+injector (``faults``, ``Sandbox(faults=...)``, ``ldseg sandbox --faults``, ``PUT /_sandbox/faults``)
+makes LD's routes misbehave on purpose.
 
 The state file (``state_path``) is the store's own JSON (``format: ldseg-sandbox-state/1``); it
 also keeps the audit log and violations, so consecutive processes share them.
@@ -70,20 +87,15 @@ also keeps the audit log and violations, so consecutive processes share them.
 
 from __future__ import annotations
 
-from .app import Reply, Route, SandboxApp, SandboxRequest
-from .seed import SeedError, load_seed
-from .server import DEFAULT_TOKEN, Sandbox
-from .store import Store, StoreError
+from .exceptions import SeedError
+from .seed import load_seed
+from .server import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, Grants, Sandbox
 
 __all__ = [
+    "DEFAULT_SEGMENT_TOKEN",
     "DEFAULT_TOKEN",
-    "Reply",
-    "Route",
+    "Grants",
     "Sandbox",
-    "SandboxApp",
-    "SandboxRequest",
     "SeedError",
-    "Store",
-    "StoreError",
     "load_seed",
 ]

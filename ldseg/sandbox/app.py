@@ -1,10 +1,12 @@
-"""The sandbox's WSGI application: routing, the LD request pipeline, logging and extension hooks.
+"""The sandbox's WSGI application: routing, the request pipeline, logging and extension hooks.
 
 Pipeline for every request: route match (werkzeug ``Map``; unknown path -> 404, wrong method -> 405)
--> for LD routes: fixed latency, then the ``middleware`` chain around the core -> core: the route's
-API guard (LD: token auth, roles, ``LD-API-Version``) and the handler -> request log -> ``observers``.
+-> for non-admin routes: fixed latency, then the ``middleware`` chain around the core -> core: the
+route's API guard (LD: token auth, roles, ``LD-API-Version``) and the handler -> request log ->
+``observers``. Requests, calls and replies are the types of ``exchange``.
 
-Extension points, for later work (Segment's APIs, fault injection, contract checking):
+The app starts with no routes: the server registers them (``routes.register_all`` for LD's API and
+the admin API, ``segment_emu.register`` for Segment's). Extension points:
 
 - ``app.add_route(method, template, handler, api=...)``: templates use the spec's ``{param}``
   syntax; ``api`` picks the guard in ``app.guards`` (``"ld"``, ``"admin"`` = none, or a new one).
@@ -15,30 +17,38 @@ Extension points, for later work (Segment's APIs, fault injection, contract chec
   exchange (``response.get_json()`` gives the body), e.g. to check responses against the spec.
 - ``app.faults``: the fault injector (``faults.FaultInjector``), ``middleware[0]`` from the start.
 
-APIs: ``"ld"`` (LD's REST API), ``"admin"`` (``/_sandbox/``), ``"segment-tracking"`` and
-``"segment-public"`` (Segment's tracking and Public APIs, see ``segment/``).
+APIs: ``"ld"`` (LD's REST API), ``"admin"`` (``/_sandbox/``, see ``routes.admin``),
+``"segment-tracking"`` and ``"segment-public"`` (Segment's tracking and Public APIs, see
+``segment_emu``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
-from .errors import ApiError, bad_request, error_body
+from .exceptions import HttpError, bad_request, error_body
+from .exchange import (
+    Call,
+    Handler,
+    Middleware,
+    Next,
+    Observer,
+    Route,
+    SandboxRequest,
+    error_response,
+    json_response,
+)
+from .faults import FaultInjector, shut_socket
 from .reqlog import RequestLog
 from .store import Store
-
-if TYPE_CHECKING:
-    from .faults import FaultInjector
 
 log = logging.getLogger("ldseg.sandbox")
 
@@ -47,105 +57,11 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DROP_FAULTS = ("drop", "drop_after")  # faults that close the connection instead of answering
 
 
-class SandboxRequest(Request):
-    """A werkzeug request plus what routing and auth found out about it."""
-
-    route: Route | None = None
-    path_args: dict[str, str]
-    role: str | None = None
-    route_error: ApiError | None = None
-    fault: str | None = None  # set by the fault injector: "rate_limited", "error", "drop", "drop_after"
-    segment_token: str | None = None  # the Segment Public API token the guard accepted
-
-
-@dataclass
-class Reply:
-    """What a handler returns: status, a JSON-able body (``None`` = empty) and extra headers."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[["Call"], Reply]
-Next = Callable[[SandboxRequest], Response]
-Middleware = Callable[[SandboxRequest, Next], Response]
-Observer = Callable[[SandboxRequest, Response], None]
 Guard = Callable[["SandboxApp", SandboxRequest], None]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    template: str  # the spec's path template, e.g. "/api/v2/flags/{projectKey}"
-    handler: Handler
-    api: str = "ld"
-
-    @property
-    def name(self) -> str:
-        label = f"{self.method} {self.template}"
-        return f"ADMIN {label}" if self.api == "admin" else label
-
-
-@dataclass
-class Call:
-    """Everything a handler needs: the request, path arguments, the app (and so the store)."""
-
-    request: SandboxRequest
-    args: dict[str, str]
-    app: SandboxApp
-
-    @property
-    def store(self) -> Store:
-        return self.app.store
-
-    @property
-    def query(self) -> Any:
-        return self.request.args
-
-    def json_body(self, *, semantic_ok: bool = False) -> Any:
-        """The parsed body; 400 unless Content-Type is application/json and the JSON is valid."""
-        req = self.request
-        if req.mimetype != "application/json":
-            raise bad_request(f"Content-Type must be application/json, got {req.content_type or 'none'!r}")
-        if self.is_semantic_patch() and not semantic_ok:
-            raise bad_request(
-                "semantic patch (domain-model=launchdarkly.semanticpatch) is not supported here"
-            )
-        data = req.get_data(cache=True)
-        if not data.strip():
-            raise bad_request("request body is required")
-        try:
-            return json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise bad_request(f"request body is not valid JSON: {e}") from None
-
-    def is_semantic_patch(self) -> bool:
-        return self.request.mimetype_params.get("domain-model") == "launchdarkly.semanticpatch"
 
 
 def _rule_path(template: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", template)
-
-
-class RawJSON(str):
-    """A body that is already JSON text (sent as is, not encoded again)."""
-
-
-def json_response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
-    if body is None:
-        resp = Response(status=status)
-        resp.headers.remove("Content-Type")
-    else:
-        text = body if isinstance(body, RawJSON) else json.dumps(body, separators=(",", ":"))
-        resp = Response(text, status=status, mimetype="application/json")
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
-
-
-def error_response(err: ApiError) -> Response:
-    return json_response(err.status, err.body(), err.headers)
 
 
 def ld_guard(app: SandboxApp, request: SandboxRequest) -> None:
@@ -153,10 +69,10 @@ def ld_guard(app: SandboxApp, request: SandboxRequest) -> None:
     token = request.headers.get("Authorization")
     role = app.role_for(token) if token else None
     if role is None:
-        raise ApiError(401, "Invalid access token")
+        raise HttpError(401, "Invalid access token")
     request.role = role
     if role == "none" or (role == "reader" and request.method in WRITE_METHODS):
-        raise ApiError(403, "Access to the requested resource was denied")
+        raise HttpError(403, "Access to the requested resource was denied")
     version = request.headers.get("LD-API-Version")
     if version is not None and version not in SUPPORTED_API_VERSIONS:
         supported = ", ".join(SUPPORTED_API_VERSIONS)
@@ -173,8 +89,6 @@ class SandboxApp:
         self.admin_token = token
         self.latency_ms = latency_ms
         self.request_log = RequestLog(log_limit) if log_limit else RequestLog()
-        from .faults import FaultInjector  # late import: faults imports this module
-
         # the fault injector is always there (with no rules it passes everything through) and
         # outermost, like the edge of LD's network; ``faults.configure(spec)`` arms it
         self.faults: FaultInjector = FaultInjector()
@@ -183,9 +97,6 @@ class SandboxApp:
         self.guards: dict[str, Guard | None] = {"ld": ld_guard, "admin": None}
         self._map = Map(strict_slashes=True, merge_slashes=False, redirect_defaults=False)
         self._routes: dict[str, Route] = {}
-        from .routes import register_all  # late import: the route modules import this one
-
-        register_all(self)
 
     # --- routing -------------------------------------------------------------------------------
 
@@ -211,9 +122,9 @@ class SandboxApp:
         try:
             endpoint, args = adapter.match(path_info=request.path, method=request.method)
         except MethodNotAllowed:
-            request.route_error = ApiError(405, f"Method {request.method} is not allowed on {request.path}")
+            request.route_error = HttpError(405, f"Method {request.method} is not allowed on {request.path}")
         except (NotFound, RequestRedirect):  # no slash-redirects: a sloppy URL is a 404 (defensive)
-            request.route_error = ApiError(404, f"No route for {request.method} {request.path}")
+            request.route_error = HttpError(404, f"No route for {request.method} {request.path}")
         else:
             request.route = self._routes[endpoint]
             request.path_args = dict(args)
@@ -223,12 +134,12 @@ class SandboxApp:
     def _core(self, request: SandboxRequest) -> Response:
         try:
             if request.route is None:
-                raise request.route_error or ApiError(404, "Not found")
+                raise request.route_error or HttpError(404, "Not found")
             guard = self.guards.get(request.route.api)
             if guard is not None:
                 guard(self, request)
-            reply = request.route.handler(Call(request, request.path_args, self))
-        except ApiError as e:
+            reply = request.route.handler(Call(request, request.path_args, self.store))
+        except HttpError as e:
             return error_response(e)
         except Exception as e:  # a sandbox bug: answer like a server would, and say so loudly
             log.exception("sandbox handler failed for %s %s", request.method, request.path)
@@ -286,7 +197,5 @@ class SandboxApp:
                 except Exception:
                     log.exception("sandbox observer failed")
         if dropped:
-            from .faults import shut_socket  # late import: faults imports this module
-
             shut_socket(environ)
         return response(environ, start_response)

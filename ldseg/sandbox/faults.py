@@ -13,7 +13,7 @@ seeded RNGs. Admin and Segment routes are never touched. Per LD request, in this
 5. the handler, then ``drop_after``: the change happened but the connection is shut instead of
    answering - the ambiguous failure a client must survive.
 
-Header quirks of the 429 (LD's real ones, per research/ld-api.md §4): ``standard`` = Retry-After
+Header quirks of the 429 (LD's real 429s vary in these ways): ``standard`` = Retry-After
 (seconds) + X-Ratelimit-Reset + the Remaining headers; ``negative`` = X-Ratelimit-Reset in the past
 and no Retry-After; ``none`` = no rate-limit headers at all; ``retry-after`` = only Retry-After.
 
@@ -38,10 +38,10 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from .app import Next, SandboxRequest, json_response
-from .errors import error_body
+from .exceptions import error_body
+from .exchange import Next, SandboxRequest, json_response
 from .faultspec import FaultRule, FaultSpec, parse_faults
-from .ratelimit import Decision, WindowLimiter
+from .rate_windows import Decision, WindowLimiter
 
 ERROR_STATUSES = (500, 502, 503)
 _ERROR_CODES = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-from .errors import bad_request
+from .exceptions import bad_request
 
 
 def parse_int(raw: str | None, name: str, default: int) -> int:

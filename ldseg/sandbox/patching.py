@@ -12,7 +12,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from .errors import bad_request, patch_failed
+from .exceptions import bad_request, patch_failed
 
 OPS = {"add", "remove", "replace", "move", "copy", "test"}
 

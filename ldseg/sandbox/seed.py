@@ -2,7 +2,7 @@
 
 A seed describes an account: settings, extra tokens, projects with environments and flags (listed, or
 generated deterministically by the thousand for benchmarks), existing destinations, and the Segment
-workspace those destinations send to (``segment:``, see ``segment/seed.py``). See the
+workspace those destinations send to (``segment:``, see ``workspace``). See the
 package docstring for the format. Anything unexpected is a :class:`SeedError` naming where it is, so
 a typo in a test seed fails loudly instead of silently seeding less.
 """
@@ -18,12 +18,11 @@ from typing import Any
 
 import yaml
 
-from . import model
+from . import records
+from .exceptions import SeedError
 from .masking import MASK_STYLES
-
-
-class SeedError(ValueError):
-    """A seed document that does not describe a valid account."""
+from .validation import check_keys, expect, str_list
+from .workspace import build_workspace
 
 
 class _SeedLoader(yaml.SafeLoader):
@@ -54,35 +53,19 @@ def load_seed(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def _expect(value: Any, typ: type | tuple[type, ...], where: str) -> Any:
-    ok = isinstance(value, typ) and not (typ in (int, float, (int, float)) and isinstance(value, bool))
-    if not ok:
-        names = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
-        raise SeedError(f"{where}: expected {names}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _keys(mapping: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise SeedError(
-            f"{where}: unknown field(s) {', '.join(map(str, unknown))}; allowed: {', '.join(sorted(allowed))}"
-        )
-
-
 def normalize_settings(raw: Any, where: str = "settings") -> dict[str, Any]:
     """Default settings overlaid with ``raw``, validated."""
-    settings = dict(model.DEFAULT_SETTINGS)
+    settings = dict(records.DEFAULT_SETTINGS)
     if raw is None:
         return settings
-    _expect(raw, dict, where)
-    _keys(raw, set(model.DEFAULT_SETTINGS), where)
+    expect(raw, dict, where)
+    check_keys(raw, set(records.DEFAULT_SETTINGS), where)
     for k, v in raw.items():
-        default = model.DEFAULT_SETTINGS[k]
+        default = records.DEFAULT_SETTINGS[k]
         if isinstance(default, float):  # a whole number is a fine float setting ("delay: 2")
-            settings[k] = float(_expect(v, (int, float), f"{where}.{k}"))
+            settings[k] = float(expect(v, (int, float), f"{where}.{k}"))
             continue
-        _expect(v, type(default), f"{where}.{k}")
+        expect(v, type(default), f"{where}.{k}")
         settings[k] = v
     if settings["mask_style"] not in MASK_STYLES:
         raise SeedError(f"{where}.mask_style: must be one of {', '.join(MASK_STYLES)}")
@@ -93,26 +76,19 @@ def normalize_settings(raw: Any, where: str = "settings") -> dict[str, Any]:
     return settings
 
 
-def _str_list(value: Any, where: str) -> list[str]:
-    _expect(value, list, where)
-    for i, item in enumerate(value):
-        _expect(item, str, f"{where}[{i}]")
-    return list(value)
-
-
 def _env_bools(value: Any, envs: dict[str, Any], where: str) -> dict[str, bool]:
     """``{env: bool}``; a bare bool means every environment."""
     if isinstance(value, bool):
         return dict.fromkeys(envs, value)
-    _expect(value, dict, where)
+    expect(value, dict, where)
     for env, flag in value.items():
         if env not in envs:
             raise SeedError(f"{where}: unknown environment {env!r}")
-        _expect(flag, bool, f"{where}.{env}")
+        expect(flag, bool, f"{where}.{env}")
     return dict(value)
 
 
-_ENV_SEED_FIELDS = set(model.ENV_FIELDS)
+_ENV_SEED_FIELDS = set(records.ENV_FIELDS)
 _FLAG_SEED_FIELDS = {
     "name",
     "description",
@@ -131,14 +107,14 @@ _DEST_FIELDS = {"project", "environment", "name", "kind", "on", "config", "_id",
 
 
 def _build_env(project: str, key: str, raw: Any, index: int, where: str) -> dict[str, Any]:
-    raw = {} if raw is None else _expect(raw, dict, where)
-    _keys(raw, _ENV_SEED_FIELDS, where)
-    for field, typ in model.ENV_FIELDS.items():
+    raw = {} if raw is None else expect(raw, dict, where)
+    check_keys(raw, _ENV_SEED_FIELDS, where)
+    for field, typ in records.ENV_FIELDS.items():
         if field in raw:
-            _expect(raw[field], typ, f"{where}.{field}")
+            expect(raw[field], typ, f"{where}.{field}")
     if "tags" in raw:
-        _str_list(raw["tags"], f"{where}.tags")
-    return model.new_environment(project, key, creation_ms=model.BASE_TIME_MS + index * 1000, **raw)
+        str_list(raw["tags"], f"{where}.tags")
+    return records.new_environment(project, key, creation_ms=records.BASE_TIME_MS + index * 1000, **raw)
 
 
 def _attach_envs(
@@ -151,7 +127,7 @@ def _attach_envs(
     on: dict[str, bool],
 ) -> None:
     for env in envs:
-        flag["environments"][env] = model.new_flag_env(
+        flag["environments"][env] = records.new_flag_env(
             project,
             flag["key"],
             env,
@@ -165,19 +141,19 @@ def _attach_envs(
 def _build_flag(
     project: str, key: str, raw: Any, envs: dict[str, Any], index: int, where: str
 ) -> dict[str, Any]:
-    raw = {} if raw is None else _expect(raw, dict, where)
-    _keys(raw, _FLAG_SEED_FIELDS, where)
-    flag = model.new_flag(
+    raw = {} if raw is None else expect(raw, dict, where)
+    check_keys(raw, _FLAG_SEED_FIELDS, where)
+    flag = records.new_flag(
         project,
         key,
-        name=_expect(raw.get("name", key), str, f"{where}.name"),
-        description=_expect(raw.get("description", ""), str, f"{where}.description"),
-        tags=_str_list(raw.get("tags", []), f"{where}.tags"),
-        temporary=_expect(raw.get("temporary", True), bool, f"{where}.temporary"),
-        archived=_expect(raw.get("archived", False), bool, f"{where}.archived"),
-        deprecated=_expect(raw.get("deprecated", False), bool, f"{where}.deprecated"),
-        creation_ms=_expect(
-            raw.get("creationDate", model.BASE_TIME_MS + index * 60_000), int, f"{where}.creationDate"
+        name=expect(raw.get("name", key), str, f"{where}.name"),
+        description=expect(raw.get("description", ""), str, f"{where}.description"),
+        tags=str_list(raw.get("tags", []), f"{where}.tags"),
+        temporary=expect(raw.get("temporary", True), bool, f"{where}.temporary"),
+        archived=expect(raw.get("archived", False), bool, f"{where}.archived"),
+        deprecated=expect(raw.get("deprecated", False), bool, f"{where}.deprecated"),
+        creation_ms=expect(
+            raw.get("creationDate", records.BASE_TIME_MS + index * 60_000), int, f"{where}.creationDate"
         ),
     )
     _attach_envs(
@@ -194,7 +170,7 @@ def _build_flag(
 
 
 def _fraction(value: Any, where: str) -> float:
-    _expect(value, (int, float), where)
+    expect(value, (int, float), where)
     if not 0 <= value <= 1:
         raise SeedError(f"{where}: must be a fraction between 0 and 1")
     return float(value)
@@ -202,19 +178,19 @@ def _fraction(value: Any, where: str) -> float:
 
 def generate_flags(project: str, spec: Any, envs: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """Deterministic bulk flags: the same spec always gives the same keys, tags and toggles."""
-    _expect(spec, dict, where)
-    _keys(spec, _GEN_FIELDS, where)
-    count = _expect(spec.get("count", 0), int, f"{where}.count")
-    prefix = _expect(spec.get("prefix", "flag-"), str, f"{where}.prefix")
-    name_prefix = _expect(spec.get("name_prefix", "Flag "), str, f"{where}.name_prefix")
-    pool = _str_list(spec.get("tags", []), f"{where}.tags")
-    track_raw = _expect(spec.get("track_events", {}), dict, f"{where}.track_events")
+    expect(spec, dict, where)
+    check_keys(spec, _GEN_FIELDS, where)
+    count = expect(spec.get("count", 0), int, f"{where}.count")
+    prefix = expect(spec.get("prefix", "flag-"), str, f"{where}.prefix")
+    name_prefix = expect(spec.get("name_prefix", "Flag "), str, f"{where}.name_prefix")
+    pool = str_list(spec.get("tags", []), f"{where}.tags")
+    track_raw = expect(spec.get("track_events", {}), dict, f"{where}.track_events")
     track = {env: _fraction(f, f"{where}.track_events.{env}") for env, f in sorted(track_raw.items())}
     for env in track:
         if env not in envs:
             raise SeedError(f"{where}.track_events: unknown environment {env!r}")
     archived = _fraction(spec.get("archived", 0), f"{where}.archived")
-    rng = random.Random(_expect(spec.get("seed", 0), int, f"{where}.seed"))
+    rng = random.Random(expect(spec.get("seed", 0), int, f"{where}.seed"))
     width = max(4, len(str(max(count - 1, 0))))
     flags = []
     for i in range(count):
@@ -223,14 +199,14 @@ def generate_flags(project: str, spec: Any, envs: dict[str, Any], where: str) ->
         tags = sorted(rng.sample(pool, min(n_tags, len(pool)))) if pool else []
         is_archived = rng.random() < archived
         tracked = {env: rng.random() < frac for env, frac in track.items()}
-        flag = model.new_flag(
+        flag = records.new_flag(
             project,
             key,
             name=f"{name_prefix}{i:0{width}d}",
             tags=tags,
             archived=is_archived,
             temporary=bool(i % 3),
-            creation_ms=model.BASE_TIME_MS + 86_400_000 + i * 1000,
+            creation_ms=records.BASE_TIME_MS + 86_400_000 + i * 1000,
         )
         _attach_envs(project, flag, envs, track=tracked, fallthrough={}, on={})
         flags.append(flag)
@@ -240,44 +216,42 @@ def generate_flags(project: str, spec: Any, envs: dict[str, Any], where: str) ->
 def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
     """The full sandbox state described by ``seed`` (``None`` = an empty account)."""
     seed = copy.deepcopy(seed or {})  # the state must share nothing with the caller's document
-    _expect(seed, dict, "seed")
-    _keys(seed, {"settings", "tokens", "projects", "destinations", "segment"}, "seed")
-    state = empty_state(normalize_settings(seed.get("settings")))
-    from .segment.seed import build_segment_state  # late import: it builds on this module's helpers
-
-    state["segment"] = build_segment_state(seed.get("segment"))
+    expect(seed, dict, "seed")
+    check_keys(seed, {"settings", "tokens", "projects", "destinations", "segment"}, "seed")
+    state = records.empty_state(normalize_settings(seed.get("settings")))
+    state["segment"] = build_workspace(seed.get("segment"))
     tokens = seed.get("tokens") or {}
-    _expect(tokens, dict, "tokens")
+    expect(tokens, dict, "tokens")
     for token, role in tokens.items():
-        _expect(token, str, "tokens")
-        if role not in model.TOKEN_ROLES:
-            raise SeedError(f"tokens.{token}: role must be one of {', '.join(model.TOKEN_ROLES)}")
+        expect(token, str, "tokens")
+        if role not in records.TOKEN_ROLES:
+            raise SeedError(f"tokens.{token}: role must be one of {', '.join(records.TOKEN_ROLES)}")
         state["tokens"][token] = role
 
     projects = seed.get("projects") or {}
-    _expect(projects, dict, "projects")
+    expect(projects, dict, "projects")
     for p_index, (pkey, praw) in enumerate(projects.items()):
         where = f"projects.{pkey}"
-        praw = {} if praw is None else _expect(praw, dict, where)
-        _keys(praw, _PROJECT_FIELDS, where)
-        project = model.new_project(
+        praw = {} if praw is None else expect(praw, dict, where)
+        check_keys(praw, _PROJECT_FIELDS, where)
+        project = records.new_project(
             str(pkey),
-            name=_expect(praw.get("name", str(pkey)), str, f"{where}.name"),
-            tags=_str_list(praw.get("tags", []), f"{where}.tags"),
-            include_in_snippet=_expect(
+            name=expect(praw.get("name", str(pkey)), str, f"{where}.name"),
+            tags=str_list(praw.get("tags", []), f"{where}.tags"),
+            include_in_snippet=expect(
                 praw.get("includeInSnippetByDefault", False), bool, f"{where}.includeInSnippetByDefault"
             ),
-            creation_ms=model.BASE_TIME_MS + p_index * 1000,
+            creation_ms=records.BASE_TIME_MS + p_index * 1000,
         )
         envs_raw = praw.get("environments") or {}
-        _expect(envs_raw, dict, f"{where}.environments")
+        expect(envs_raw, dict, f"{where}.environments")
         for e_index, (ekey, eraw) in enumerate(envs_raw.items()):
             project["environments"][str(ekey)] = _build_env(
                 str(pkey), str(ekey), eraw, e_index, f"{where}.environments.{ekey}"
             )
         envs = project["environments"]
         flags_raw = praw.get("flags") or {}
-        _expect(flags_raw, dict, f"{where}.flags")
+        expect(flags_raw, dict, f"{where}.flags")
         for f_index, (fkey, fraw) in enumerate(flags_raw.items()):
             project["flags"][str(fkey)] = _build_flag(
                 str(pkey), str(fkey), fraw, envs, f_index, f"{where}.flags.{fkey}"
@@ -291,66 +265,48 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
         state["projects"][str(pkey)] = project
 
     dests = seed.get("destinations") or []
-    _expect(dests, list, "destinations")
+    expect(dests, list, "destinations")
     for i, raw in enumerate(dests):
         where = f"destinations[{i}]"
-        _expect(raw, dict, where)
-        _keys(raw, _DEST_FIELDS, where)
+        expect(raw, dict, where)
+        check_keys(raw, _DEST_FIELDS, where)
         for field in ("project", "environment", "name", "kind"):
             if field not in raw:
                 raise SeedError(f"{where}: missing {field}")
-            _expect(raw[field], str, f"{where}.{field}")
+            expect(raw[field], str, f"{where}.{field}")
         proj = state["projects"].get(raw["project"])
         if proj is None:
             raise SeedError(f"{where}.project: unknown project {raw['project']!r}")
         if raw["environment"] not in proj["environments"]:
             raise SeedError(f"{where}.environment: unknown environment {raw['environment']!r}")
-        if raw["kind"] not in model.DESTINATION_KINDS:
-            raise SeedError(f"{where}.kind: must be one of {', '.join(model.DESTINATION_KINDS)}")
+        if raw["kind"] not in records.DESTINATION_KINDS:
+            raise SeedError(f"{where}.kind: must be one of {', '.join(records.DESTINATION_KINDS)}")
         config = raw.get("config", {})
         if isinstance(config, str):
             try:
                 config = json.loads(config)
             except json.JSONDecodeError as e:
                 raise SeedError(f"{where}.config: not JSON: {e}") from e
-        _expect(config, dict, f"{where}.config")
-        dest_id = _expect(
+        expect(config, dict, f"{where}.config")
+        dest_id = expect(
             raw.get(
-                "_id", model.hex_id("destination", "seed", i, raw["project"], raw["environment"], raw["name"])
+                "_id",
+                records.hex_id("destination", "seed", i, raw["project"], raw["environment"], raw["name"]),
             ),
             str,
             f"{where}._id",
         )
         if dest_id in state["destinations"]:
             raise SeedError(f"{where}._id: duplicate id {dest_id}")
-        state["destinations"][dest_id] = model.new_destination(
+        state["destinations"][dest_id] = records.new_destination(
             dest_id,
             raw["project"],
             raw["environment"],
             name=raw["name"],
             kind=raw["kind"],
             config=config,
-            on=_expect(raw.get("on", False), bool, f"{where}.on"),
-            version=_expect(raw.get("version", 1), int, f"{where}.version"),
-            creation_ms=model.BASE_TIME_MS + i * 1000,
+            on=expect(raw.get("on", False), bool, f"{where}.on"),
+            version=expect(raw.get("version", 1), int, f"{where}.version"),
+            creation_ms=records.BASE_TIME_MS + i * 1000,
         )
     return state
-
-
-STATE_FORMAT = "ldseg-sandbox-state/1"
-
-
-def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    from .segment.seed import empty_segment_state  # late import, as in build_state
-
-    return {
-        "format": STATE_FORMAT,
-        "settings": settings or dict(model.DEFAULT_SETTINGS),
-        "tokens": {},
-        "counter": 0,
-        "projects": {},
-        "destinations": {},
-        "audit_log": [],
-        "violations": [],
-        "segment": empty_segment_state(),
-    }

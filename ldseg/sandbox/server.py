@@ -1,10 +1,10 @@
-"""``Sandbox``: the emulated LD account served over real HTTP on a loopback port.
+"""``Sandbox``: the emulated LD account (and Segment workspace) served over real HTTP on loopback.
 
 Runs werkzeug's threaded HTTP/1.1 server (which closes the connection after every response: its
 server cannot drain a kept-alive stream safely) in a daemon thread for tests, or in the
 foreground for ``ldseg sandbox``. State comes from ``state_path`` if that file exists, else from
-the seed; it is written back debounced and on stop. ``faults`` arms the
-fault injector from the start (``set_faults`` later; see ``faultspec`` for the grammar).
+the seed; it is written back debounced and on stop. ``faults`` arms the fault injector from the
+start (see ``faultspec`` for the grammar). ``grants()`` says which tokens the loaded account accepts.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import logging
 import signal
 import socket
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from . import routes, segment_emu
 from .app import SandboxApp
 from .faultspec import FaultSpec
 from .persistence import Persister, read_state
@@ -28,7 +30,38 @@ from .store import Store
 
 log = logging.getLogger("ldseg.sandbox")
 
+_S = TypeVar("_S", bound="Sandbox")
+
+#: The LD access token a ``Sandbox`` accepts unless given another: the admin token, always valid.
 DEFAULT_TOKEN = "api-5a4db0c5-0000-4000-8000-000000000001"
+
+#: The Public API token ``ldseg --sandbox`` uses when SEGMENT_PUBLIC_API_TOKEN is unset. The sandbox
+#: knows it only because the quickstart seed lists it (``segment.tokens``, with Source Admin), so it
+#: is an ordinary seeded token: a seed without it makes ``--sandbox`` source checks UNVERIFIED.
+DEFAULT_SEGMENT_TOKEN = "sgp_sandbox_5e6d7c8b9a0f1e2d3c4b5a69788796a5"
+
+
+@dataclass(frozen=True)
+class Grants:
+    """The tokens the loaded account accepts.
+
+    ``ld_tokens``: LaunchDarkly access token -> role (``admin``, ``writer``, ``reader``, ``none``),
+    the sandbox's own admin token first, then the seed's ``tokens`` in seed order.
+    ``segment_tokens``: Segment Public API token -> whether it has Source Admin (only those see
+    sources' write keys), from the seed's ``segment.tokens``.
+    """
+
+    ld_tokens: dict[str, str]
+    segment_tokens: dict[str, bool]
+
+    def ld_token(self, roles: tuple[str, ...] = ("admin", "writer")) -> str | None:
+        """The first LD token with one of ``roles`` (by default one that may write), or ``None``."""
+        return next((t for t, role in self.ld_tokens.items() if role in roles), None)
+
+    def segment_token(self) -> str | None:
+        """The first Source Admin Public API token, else the first one at all, else ``None``."""
+        admins = [t for t, admin in self.segment_tokens.items() if admin]
+        return next(iter(admins or self.segment_tokens), None)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -58,6 +91,9 @@ class _QuietHandler(WSGIRequestHandler):
 class Sandbox:
     """An emulated LaunchDarkly account. ``with Sandbox(seed) as sb: httpx.get(sb.url + ...)``."""
 
+    #: the store class (``testing.SandboxForTests`` uses one with a direct-access API)
+    store_type: ClassVar[type[Store]] = Store
+
     def __init__(
         self,
         seed: dict[str, Any] | str | Path | None = None,
@@ -70,14 +106,16 @@ class Sandbox:
     ) -> None:
         self.state_path = Path(state_path) if state_path is not None else None
         if self.state_path is not None and self.state_path.exists():
-            self.store = Store(read_state(self.state_path))
+            self.store = self.store_type(read_state(self.state_path))
         else:
             doc = load_seed(seed) if isinstance(seed, (str, Path)) else seed
-            self.store = Store(build_state(doc))
+            self.store = self.store_type(build_state(doc))
         self.token = token
         self.host = host
         self.port = port
         self.app = SandboxApp(self.store, token=token, latency_ms=latency_ms)
+        routes.register_all(self.app)  # LaunchDarkly's API and the admin API
+        segment_emu.register(self.app)  # Segment's tracking and Public APIs
         self.app.faults.configure(faults)  # a bad spec fails here, before anything starts
         self._persister: Persister | None = None
         if self.state_path is not None:
@@ -103,7 +141,7 @@ class Sandbox:
             self._persister.start()
         return server
 
-    def start(self) -> Sandbox:
+    def start(self: _S) -> _S:
         """Serve in a daemon thread; returns ``self``."""
         if self._server is not None:
             raise RuntimeError("sandbox already started")
@@ -164,7 +202,7 @@ class Sandbox:
                 signal.signal(signal.SIGTERM, previous)
             self.stop()
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self: _S) -> _S:
         return self.start()
 
     def __exit__(
@@ -181,26 +219,10 @@ class Sandbox:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def requests(self) -> list[dict[str, Any]]:
-        """The request log, oldest first (see ``reqlog``)."""
-        return self.app.request_log.entries()
-
-    def clear_requests(self) -> None:
-        self.app.request_log.clear()
-
-    def set_faults(self, spec: FaultSpec) -> None:
-        """Arm the fault injector with ``spec`` (see ``faultspec``); ``None`` turns faults off.
-
-        Counters, RNGs and ``fault_stats()`` start afresh; an invalid spec raises ``ValueError`` and
-        leaves the current rules in place.
-        """
-        self.app.faults.configure(spec)
-
-    def fault_stats(self) -> dict[str, int]:
-        """Injected faults by type: rate_limited, error (and error_500/502/503), drop, drop_after, latency."""
-        return self.app.faults.stats()
-
-    def flush(self) -> None:
-        """Write state to ``state_path`` now (no-op without one)."""
-        if self._persister is not None:
-            self._persister.flush()
+    def grants(self) -> Grants:
+        """The LD access tokens (with roles) and Segment Public API tokens the account accepts now."""
+        with self.store.lock:
+            state = self.store.state
+            ld = {self.token: "admin", **{t: r for t, r in state["tokens"].items() if t != self.token}}
+            segment = {t: bool(spec["source_admin"]) for t, spec in state["segment"]["tokens"].items()}
+        return Grants(ld, segment)

@@ -26,22 +26,27 @@ import threading
 import time
 from typing import Any
 
-from ldseg.sandbox import Reply, Sandbox
-from ldseg.sandbox.app import Call
-from ldseg.sandbox.errors import bad_request
+from ldseg.sandbox.exceptions import bad_request
+from ldseg.sandbox.exchange import Call, Handler, Reply
+from ldseg.sandbox.testing import SandboxForTests, StoreForTests
 
 
-def set_track_events(call: Call) -> Reply:
-    """Apply ``[[project, key, env, bool], ...]`` to the store directly (no LD route, no latency)."""
-    body: Any = call.json_body()
-    if not isinstance(body, list):
-        raise bad_request("expected a list of [project, key, env, bool]")
-    for item in body:
-        if not (isinstance(item, list) and len(item) == 4 and isinstance(item[3], bool)):
-            raise bad_request(f"expected [project, key, env, bool], got {item!r}")
-        project, key, env, value = item
-        call.store.set_track_events(str(project), str(key), str(env), value)
-    return Reply(200, {"changed": len(body)})
+def track_events_setter(store: StoreForTests) -> Handler:
+    """A handler applying ``[[project, key, env, bool], ...]`` to ``store`` directly (no LD route, no
+    latency)."""
+
+    def set_track_events(call: Call) -> Reply:
+        body: Any = call.json_body()
+        if not isinstance(body, list):
+            raise bad_request("expected a list of [project, key, env, bool]")
+        for item in body:
+            if not (isinstance(item, list) and len(item) == 4 and isinstance(item[3], bool)):
+                raise bad_request(f"expected [project, key, env, bool], got {item!r}")
+            project, key, env, value = item
+            store.set_track_events(str(project), str(key), str(env), value)
+        return Reply(200, {"changed": len(body)})
+
+    return set_track_events
 
 
 def cpu_time(call: Call) -> Reply:
@@ -63,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
 
-    sb = Sandbox(seed=args.seed, host=args.host, port=0, latency_ms=args.latency_ms)
-    sb.app.add_route("POST", "/_bench/track-events", set_track_events, api="admin")
+    sb = SandboxForTests(seed=args.seed, host=args.host, port=0, latency_ms=args.latency_ms)
+    sb.app.add_route("POST", "/_bench/track-events", track_events_setter(sb.store), api="admin")
     sb.app.add_route("GET", "/_bench/cpu", cpu_time, api="admin")
     sb.start()
     print(json.dumps({"url": sb.url, "pid": os.getpid()}), flush=True)

@@ -78,7 +78,7 @@ from referencing.jsonschema import DRAFT202012
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
-    from ldseg.sandbox import SandboxRequest
+    from ldseg.sandbox.exchange import SandboxRequest
 
 HERE = Path(__file__).resolve().parent
 SPEC_PATH = Path(os.environ.get("LDSEG_OPENAPI_SPEC", HERE / "ld-openapi-subset.json"))

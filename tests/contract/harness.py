@@ -52,7 +52,8 @@ from vcr.request import Request as VcrRequest  # type: ignore[import-untyped]
 
 from ldseg.cli import cli
 from ldseg.ld.client import LDClient
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from ldseg.sandbox import DEFAULT_TOKEN
+from ldseg.sandbox.testing import SandboxForTests
 from tests.contract.checker import ContractChecker, Violation
 from tests.contract.scenarios import SECRET_ENV, SECRETS
 from tests.helpers import Result
@@ -231,7 +232,7 @@ class Session:
     mode: Mode
     base_uri: str
     tmp_path: Path
-    sandbox: Sandbox | None
+    sandbox: SandboxForTests | None
     env: dict[str, str | None]
     sent: list[Sent] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
@@ -263,7 +264,7 @@ class Session:
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return str(path)
 
-    def live(self, fn: Callable[[Sandbox], object]) -> None:
+    def live(self, fn: Callable[[SandboxForTests], object]) -> None:
         """Change the account between steps (a hand edit); on replay the cassette already has it."""
         if self.sandbox is not None:
             fn(self.sandbox)
@@ -338,7 +339,7 @@ def session(
     *,
     seed: dict[str, Any],
     faults: str | None = None,
-    setup: Callable[[Sandbox], object] | None = None,
+    setup: Callable[[SandboxForTests], object] | None = None,
     env: Mapping[str, str | None] | None = None,
     sleep_cap: float = 0.3,
     allow: Callable[[Violation], bool] | None = None,
@@ -368,7 +369,7 @@ def session(
         return
 
     checker = ContractChecker(profile="ldseg")
-    with Sandbox(seed=seed, faults=faults) as sb:
+    with SandboxForTests(seed=seed, faults=faults) as sb:
         sb.app.observers.append(checker.observe)
         if setup is not None:
             setup(sb)

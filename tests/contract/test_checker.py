@@ -15,7 +15,9 @@ import httpx
 import pytest
 from werkzeug.wrappers import Response
 
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox, SandboxRequest
+from ldseg.sandbox import DEFAULT_TOKEN
+from ldseg.sandbox.exchange import SandboxRequest
+from ldseg.sandbox.testing import SandboxForTests
 from tests.contract.checker import (
     ContractChecker,
     SpecMismatch,
@@ -38,13 +40,13 @@ GOOD_PATCH = {
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=seed()) as sb:
+def sandbox() -> Iterator[SandboxForTests]:
+    with SandboxForTests(seed=seed()) as sb:
         yield sb
 
 
 @pytest.fixture
-def checker(sandbox: Sandbox) -> Iterator[ContractChecker]:
+def checker(sandbox: SandboxForTests) -> Iterator[ContractChecker]:
     """The "ld" profile: what LaunchDarkly accepts from any client."""
     checker = ContractChecker(profile="ld")
     sandbox.app.observers.append(checker.observe)
@@ -53,7 +55,7 @@ def checker(sandbox: Sandbox) -> Iterator[ContractChecker]:
 
 
 @pytest.fixture
-def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
+def http(sandbox: SandboxForTests) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox.url, timeout=10) as c:
         yield c
 
@@ -269,7 +271,7 @@ def test_a_malformed_request_is_a_violation(
     assert fragment in checker.report()  # the report is what a failing test shows
 
 
-def test_the_integration_fixture_fails_the_test_that_caused_a_violation(sandbox: Sandbox) -> None:
+def test_the_integration_fixture_fails_the_test_that_caused_a_violation(sandbox: SandboxForTests) -> None:
     """What tests/integration's ``sandbox`` fixture does at teardown, shown failing."""
     checker = ContractChecker(profile="ldseg")
     sandbox.app.observers.append(checker.observe)
@@ -301,7 +303,7 @@ FLAG_FORMS = {
 
 @pytest.mark.parametrize("form", sorted(FLAG_FORMS))
 def test_documented_flag_patch_forms_conform(
-    http: httpx.Client, checker: ContractChecker, sandbox: Sandbox, form: str
+    http: httpx.Client, checker: ContractChecker, sandbox: SandboxForTests, form: str
 ) -> None:
     content_type, body = FLAG_FORMS[form]
     response = http.patch(FLAG, headers={**HEADERS, "Content-Type": content_type}, content=json.dumps(body))
@@ -326,7 +328,9 @@ def test_bare_merge_patch_on_flags_is_not_counted_conformant(
     assert ("request", "body") in rules(checker)
 
 
-def test_destination_patch_forms(http: httpx.Client, checker: ContractChecker, sandbox: Sandbox) -> None:
+def test_destination_patch_forms(
+    http: httpx.Client, checker: ContractChecker, sandbox: SandboxForTests
+) -> None:
     (dest,) = sandbox.store.find_destinations("web", "production", "old-kinesis")
     path = f"/api/v2/destinations/web/production/{dest['_id']}"
     assert http.patch(
@@ -400,7 +404,7 @@ def _corrupt(status: int, body: Any, content_type: str = "application/json") -> 
 )
 def test_a_bad_response_is_a_violation(
     http: httpx.Client,
-    sandbox: Sandbox,
+    sandbox: SandboxForTests,
     checker: ContractChecker,
     status: int,
     body: Any,
@@ -418,7 +422,7 @@ def test_a_bad_response_is_a_violation(
 
 
 def test_injected_load_balancer_pages_are_judged_as_faults() -> None:
-    with Sandbox(seed=seed(), faults="error=100%,seed=1") as sb:
+    with SandboxForTests(seed=seed(), faults="error=100%,seed=1") as sb:
         checker = ContractChecker(profile="ld")
         sb.app.observers.append(checker.observe)
         for _ in range(6):  # 500/502/503, JSON or HTML, depending on the seeded draws

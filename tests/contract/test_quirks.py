@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Response
 
-from ldseg.sandbox import Sandbox, SandboxRequest
+from ldseg.sandbox.exchange import SandboxRequest
+from ldseg.sandbox.testing import SandboxForTests
 from tests.contract.checker import Violation
 from tests.contract.harness import MODES, Mode, Session, session
 from tests.contract.scenarios import (
@@ -81,8 +82,8 @@ def rewrite_json(method: str, path: str, edit: Callable[[Any, SandboxRequest], N
     return middleware
 
 
-def add_middleware(*middleware: Middleware) -> Callable[[Sandbox], None]:
-    def setup(sb: Sandbox) -> None:
+def add_middleware(*middleware: Middleware) -> Callable[[SandboxForTests], None]:
+    def setup(sb: SandboxForTests) -> None:
         sb.app.middleware.extend(middleware)
 
     return setup
@@ -138,7 +139,7 @@ def test_destination_scope_from_self_link(
     places each destination by ``_links.self.href``: a same-named destination in another
     environment is neither changed nor deleted, and one global read serves every scope."""
 
-    def twin(sb: Sandbox) -> None:
+    def twin(sb: SandboxForTests) -> None:
         sb.store.add_destination("web", "staging", "segment-main", "segment", {"writeKey": "x" * 20}, on=True)
 
     with session("quirk-destination-scope", mode, tmp_path, monkeypatch, seed=seed(), setup=twin) as s:
@@ -219,7 +220,7 @@ def test_destination_version_is_a_json_number(
     (the Go client's type is float32), so ``3.0`` is as valid as ``3``. ldseg guards saved plans
     with it: a plan made from either form must apply (not "stale"), and re-plan clean."""
 
-    def version_3(sb: Sandbox) -> None:
+    def version_3(sb: SandboxForTests) -> None:
         (main,) = sb.store.find_destinations("web", "production", "segment-main")
         sb.store.update_destination(main["_id"], version=3.0 if variant == "float" else 3, bump=False)
 

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from ldseg.cli import cli
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN
+from ldseg.sandbox.testing import SandboxForTests
 from tests.contract.checker import ContractChecker
 from tests.helpers import CANARY_WRITE_KEY, Result
 
@@ -42,7 +42,7 @@ BASE_SEED: dict[str, Any] = {
 
 @dataclass
 class Runner:
-    sandbox: Sandbox
+    sandbox: SandboxForTests
     tmp_path: Path
     results: list[Result] = field(default_factory=list)
 
@@ -84,7 +84,7 @@ def seed() -> dict[str, Any]:
 
 
 @pytest.fixture
-def sandbox(seed: dict[str, Any]) -> Iterator[Sandbox]:
+def sandbox(seed: dict[str, Any]) -> Iterator[SandboxForTests]:
     """A fresh sandbox whose every LD exchange is checked against LD's OpenAPI spec.
 
     The contract checker (tests/contract/checker.py, ldseg's profile: what LD accepts *and* what
@@ -93,7 +93,7 @@ def sandbox(seed: dict[str, Any]) -> Iterator[Sandbox]:
     API cannot both pass.
     """
     checker = ContractChecker(profile="ldseg")
-    with Sandbox(seed=seed) as sb:
+    with SandboxForTests(seed=seed) as sb:
         sb.app.observers.append(checker.observe)
         yield sb
         assert sb.store.violations == [], "the client did something LaunchDarkly forbids"
@@ -101,7 +101,7 @@ def sandbox(seed: dict[str, Any]) -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def ldseg(sandbox: Sandbox, tmp_path: Path) -> Iterator[Runner]:
+def ldseg(sandbox: SandboxForTests, tmp_path: Path) -> Iterator[Runner]:
     runner = Runner(sandbox, tmp_path)
     yield runner
     for result in runner.results:

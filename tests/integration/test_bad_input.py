@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from ldseg import config
 from ldseg.config import MAX_FILE_BYTES
 from ldseg.errors import ConfigError
-from ldseg.sandbox import Sandbox
+from ldseg.sandbox.testing import SandboxForTests
 from tests.helpers import ONE_DESTINATION
 from tests.integration.conftest import Runner
 
@@ -40,7 +40,7 @@ class Case:
     message: str
     args: tuple[str, ...] = ("plan", "-c", "{dir}/ldseg.yaml")
     env: dict[str, str | None] = field(default_factory=dict)
-    setup: Callable[[Sandbox], None] | None = None
+    setup: Callable[[SandboxForTests], None] | None = None
     exit_code: int = 1
 
 

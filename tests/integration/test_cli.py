@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from ldseg.cli import cli
 from ldseg.resources import schema_path
-from tests.helpers import ONE_DESTINATION
+from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, Sandbox
+from tests.helpers import ONE_DESTINATION, write
 from tests.integration.conftest import Runner
 
 ONE = ONE_DESTINATION
@@ -134,8 +137,37 @@ def test_every_reading_command_exits_1_on_a_rejected_token(ldseg: Runner, comman
 
 
 def test_a_bearer_prefix_is_dropped_with_a_warning(ldseg: Runner) -> None:
-    from ldseg.sandbox import DEFAULT_TOKEN
-
     result = ldseg("plan", "-c", ldseg.config(ONE), env={"LD_ACCESS_TOKEN": f"Bearer {DEFAULT_TOKEN}"})
     assert result.exit_code == 0, result.output
     assert "starts with 'Bearer '" in result.stderr
+
+
+def test_the_sandbox_banner_prints_the_tokens_the_seed_grants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Sandbox, "serve_forever", Sandbox.stop)  # print the banner, then stop
+
+    def banner(seed: str) -> str:
+        path = write(tmp_path / "seed.yaml", seed)
+        result = CliRunner().invoke(
+            cli, ["sandbox", "--port", "0", "--seed", str(path)], env={"NO_COLOR": "1"}
+        )
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    granted = banner(
+        "tokens: {api-reader-0000: reader}\n"
+        "segment: {tokens: {sgp-member: {source_admin: false}, sgp-admin: {source_admin: true}}}\n"
+    )
+    assert f"LD_ACCESS_TOKEN={DEFAULT_TOKEN}" in granted  # the sandbox's admin token
+    assert "more LD access tokens: api-reader-0000 (reader)" in granted
+    assert "SEGMENT_PUBLIC_API_TOKEN=sgp-admin " in granted and "; Source Admin)" in granted
+    assert DEFAULT_SEGMENT_TOKEN not in granted  # not a constant: this seed does not grant it
+
+    member_only = banner("segment: {tokens: {sgp-member: {source_admin: false}}}\n")
+    assert "SEGMENT_PUBLIC_API_TOKEN=sgp-member " in member_only and "; no Source Admin)" in member_only
+    assert "more LD access tokens" not in member_only
+
+    none = banner("projects: {}\n")
+    assert "SEGMENT_PUBLIC_API_TOKEN" not in none
+    assert "the seed grants no Public API token" in none

@@ -13,7 +13,8 @@ import pytest
 
 from ldseg.exporter import variable_name
 from ldseg.resources import quickstart_seed_path
-from ldseg.sandbox import Sandbox, load_seed
+from ldseg.sandbox import load_seed
+from ldseg.sandbox.testing import SandboxForTests
 from tests.integration.conftest import Runner
 
 REPO = Path(__file__).resolve().parents[2]
@@ -241,7 +242,7 @@ def test_done_when_export_then_plan_in_separate_processes(tmp_path: Path) -> Non
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "LAUNCHDARKLY_", "LDSEG_"))}
     # start the state from the seed, then run the two documented commands
-    Sandbox(seed=seed, state_path=tmp_path / ".ldseg" / "sandbox.json").start().stop()
+    SandboxForTests(seed=seed, state_path=tmp_path / ".ldseg" / "sandbox.json").start().stop()
     cmd = (
         f"{sys.executable} -m ldseg export --sandbox -o out/ && "
         f"{sys.executable} -m ldseg plan --sandbox -c out/ --detailed-exitcode"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN
 from tests.helpers import CANARY_WRITE_KEY
 from tests.integration.conftest import CANARY_STAGING_KEY, Runner
 

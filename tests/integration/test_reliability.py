@@ -18,7 +18,8 @@ import pytest
 
 from ldseg.errors import AmbiguousWriteError
 from ldseg.ld.client import LDClient, RetryBudgetError
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from ldseg.sandbox import DEFAULT_TOKEN
+from ldseg.sandbox.testing import SandboxForTests
 from tests.helpers import CANARY_WRITE_KEY
 from tests.integration.conftest import Runner
 
@@ -77,7 +78,7 @@ def seed() -> dict[str, Any]:
     return big_seed()
 
 
-def destinations(sb: Sandbox) -> list[tuple[str, str]]:
+def destinations(sb: SandboxForTests) -> list[tuple[str, str]]:
     return sorted((d["environment"], d["name"]) for d in sb.store.destinations())
 
 
@@ -147,7 +148,7 @@ def test_partial_failure_report_and_convergence(ldseg: Runner) -> None:
     assert destinations(ldseg.sandbox) == EXPECTED
 
 
-def test_retry_budget_gives_a_clear_error(sandbox: Sandbox) -> None:
+def test_retry_budget_gives_a_clear_error(sandbox: SandboxForTests) -> None:
     sandbox.set_faults("error=100%,seed=9")
     slept: list[float] = []
     with (
@@ -160,7 +161,7 @@ def test_retry_budget_gives_a_clear_error(sandbox: Sandbox) -> None:
     assert DEFAULT_TOKEN not in str(exc.value)
 
 
-def test_post_is_never_retried_blindly(sandbox: Sandbox) -> None:
+def test_post_is_never_retried_blindly(sandbox: SandboxForTests) -> None:
     sandbox.set_faults("drop_after=100%,methods=POST,seed=10")
     body = {"name": "x", "kind": "google-pubsub", "config": {"project": "p", "topic": "t"}}
     with (
@@ -246,7 +247,7 @@ def test_interrupt_finishes_in_flight_writes_reports_and_converges(
     cfg = tmp_path / "ldseg.yaml"
     cfg.write_text(CONFIG)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "LAUNCHDARKLY_", "LDSEG_"))}
-    with Sandbox(seed=big_seed(), latency_ms=20) as sb:
+    with SandboxForTests(seed=big_seed(), latency_ms=20) as sb:
         env.update(
             LD_BASE_URI=sb.url,
             LD_ACCESS_TOKEN=DEFAULT_TOKEN,
@@ -290,7 +291,7 @@ def test_interrupt_finishes_in_flight_writes_reports_and_converges(
         assert final.returncode == 0, final.stdout + final.stderr
 
 
-def _start(tmp_path: Path, sb: Sandbox, *args: str) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, sb: SandboxForTests, *args: str) -> subprocess.Popen[str]:
     cfg = tmp_path / "ldseg.yaml"
     cfg.write_text(CONFIG)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "LAUNCHDARKLY_", "LDSEG_"))}
@@ -301,14 +302,14 @@ def _start(tmp_path: Path, sb: Sandbox, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(sb: Sandbox, route: str, count: int) -> None:
+def _wait_for(sb: SandboxForTests, route: str, count: int) -> None:
     deadline = time.monotonic() + 30
     while sum(1 for r in sb.requests() if r["route"] == route) < count and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
 def test_a_second_ctrl_c_quits_at_once(tmp_path: Path) -> None:
-    with Sandbox(seed=big_seed(), latency_ms=200) as sb:
+    with SandboxForTests(seed=big_seed(), latency_ms=200) as sb:
         proc = _start(tmp_path, sb, "apply", "--auto-approve", "--parallelism", "2", "--no-smoke-test")
         _wait_for(sb, PATCH_FLAG, 4)
         proc.send_signal(signal.SIGINT)
@@ -322,7 +323,7 @@ def test_a_second_ctrl_c_quits_at_once(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_while_planning_exits_130_having_changed_nothing(tmp_path: Path) -> None:
-    with Sandbox(seed=big_seed(), latency_ms=300) as sb:
+    with SandboxForTests(seed=big_seed(), latency_ms=300) as sb:
         proc = _start(tmp_path, sb, "plan")
         _wait_for(sb, "GET /api/v2/projects/{projectKey}/environments/{environmentKey}", 1)
         proc.send_signal(signal.SIGINT)
@@ -333,7 +334,7 @@ def test_ctrl_c_while_planning_exits_130_having_changed_nothing(tmp_path: Path) 
 
 def test_an_interrupt_does_not_wait_out_a_rate_limit(tmp_path: Path) -> None:
     """Writes waiting for a rate-limit window or a retry are abandoned (not sent), not waited for."""
-    with Sandbox(seed=big_seed(), faults="rate=5/10s,quirk=none,routes=PATCH *,seed=13") as sb:
+    with SandboxForTests(seed=big_seed(), faults="rate=5/10s,quirk=none,routes=PATCH *,seed=13") as sb:
         proc = _start(tmp_path, sb, "apply", "--auto-approve", "--no-smoke-test")
         _wait_for(sb, PATCH_FLAG, 6)  # the window is spent: the others wait about 10 s
         time.sleep(0.3)

@@ -18,8 +18,8 @@ import pytest
 
 from ldseg import config
 from ldseg.ld.client import LDClient
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox, load_seed
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN
+from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, load_seed
+from ldseg.sandbox.testing import SandboxForTests
 from ldseg.segment import PublicApi, SegmentError, TrackingApi
 from ldseg.smoke import Outcome, SegmentAccess, SmokeOptions, SmokeRunner, Verdict
 from tests.helpers import CANARY_WRITE_KEY, Result
@@ -110,7 +110,7 @@ def checks(doc: dict[str, Any], index: int = 0) -> dict[str, tuple[str, str]]:
     return {c["name"]: (c["outcome"], c["detail"]) for c in doc["results"][index]["checks"]}
 
 
-def sent(sandbox: Sandbox, key: str = CANARY_WRITE_KEY) -> list[dict[str, Any]]:
+def sent(sandbox: SandboxForTests, key: str = CANARY_WRITE_KEY) -> list[dict[str, Any]]:
     return sandbox.store.segment_messages(write_key=key)
 
 
@@ -371,7 +371,7 @@ def test_a_replacement_is_smoke_tested_once(ldseg: Runner, seed: dict[str, Any])
 # --- the Segment client on its own -----------------------------------------------------------------
 
 
-def test_segment_client_honours_retry_after_and_reports_errors(sandbox: Sandbox) -> None:
+def test_segment_client_honours_retry_after_and_reports_errors(sandbox: SandboxForTests) -> None:
     sandbox.store.reset({"segment": segment_seed()})
     sandbox.store.set_setting("segment_volume_rate_per_minute", 1)
     waits: list[float] = []
@@ -467,7 +467,7 @@ def test_apply_sandbox_with_a_disabled_source_fails_after_applying(
         source["enabled"] = source["id"] != "src_ld_staging"
     state = tmp_path / ".ldseg" / "sandbox.json"
     state.parent.mkdir()
-    with Sandbox(seed=quickstart_seed, state_path=state):
+    with SandboxForTests(seed=quickstart_seed, state_path=state):
         pass  # writes the state file `--sandbox` then starts from
     result = cli(tmp_path, "apply", "--sandbox", "-c", str(QUICKSTART), "--auto-approve")
     assert result.returncode == 1
@@ -501,7 +501,7 @@ def test_sandbox_urls_yield_only_to_the_command_line_and_an_unknown_token_is_unv
 
     del quickstart_seed["segment"]["tokens"]  # a state made before the seed listed the token
     state.unlink()
-    with Sandbox(seed=quickstart_seed, state_path=state):
+    with SandboxForTests(seed=quickstart_seed, state_path=state):
         pass
     assert run(ldseg, *applying, **env).exit_code == 0
     doc = json.loads(run(ldseg, *args, token=None, **env).stdout)

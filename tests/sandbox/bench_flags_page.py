@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from ldseg.sandbox import DEFAULT_TOKEN
+from ldseg.sandbox.testing import SandboxForTests
 
 SEED = {
     "projects": {
@@ -31,7 +32,7 @@ SEED = {
 
 def main() -> None:
     t0 = time.perf_counter()
-    with Sandbox(SEED) as sb:
+    with SandboxForTests(SEED) as sb:
         print(f"seed 10,000 flags + start: {(time.perf_counter() - t0) * 1000:.0f} ms")
         headers = {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "20240415"}
         params: dict[str, Any] = {"env": ["production", "staging", "test"], "limit": 100}

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from ldseg.sandbox import DEFAULT_TOKEN
+from ldseg.sandbox.testing import SandboxForTests
 
 from .spec_check import ContractChecker, check_httpx
 
@@ -94,7 +95,10 @@ def seed(**settings: Any) -> dict[str, Any]:
 
 
 def make_client(
-    sb: Sandbox, token: str | None = DEFAULT_TOKEN, version: str | None = "20240415", check: bool = True
+    sb: SandboxForTests,
+    token: str | None = DEFAULT_TOKEN,
+    version: str | None = "20240415",
+    check: bool = True,
 ) -> httpx.Client:
     headers = {}
     if token is not None:
@@ -106,16 +110,16 @@ def make_client(
 
 
 @pytest.fixture
-def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+def make_sandbox() -> Iterator[Callable[..., SandboxForTests]]:
     """Sandboxes whose every LD response is checked against LD's spec, whoever sent the request.
 
     Responses only: these tests send malformed requests on purpose, to see the sandbox refuse them.
     """
-    started: list[Sandbox] = []
+    started: list[SandboxForTests] = []
     checker = ContractChecker(requests=False)
 
-    def factory(*args: Any, **kwargs: Any) -> Sandbox:
-        sb = Sandbox(*args, **kwargs).start()
+    def factory(*args: Any, **kwargs: Any) -> SandboxForTests:
+        sb = SandboxForTests(*args, **kwargs).start()
         sb.app.observers.append(checker.observe)
         started.append(sb)
         return sb
@@ -127,12 +131,12 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 
 
 @pytest.fixture
-def sb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+def sb(make_sandbox: Callable[..., SandboxForTests]) -> SandboxForTests:
     return make_sandbox(seed())
 
 
 @pytest.fixture
-def client(sb: Sandbox) -> Iterator[httpx.Client]:
+def client(sb: SandboxForTests) -> Iterator[httpx.Client]:
     with make_client(sb) as c:
         yield c
 
@@ -168,13 +172,13 @@ def segment_seed(**segment: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def ssb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+def ssb(make_sandbox: Callable[..., SandboxForTests]) -> SandboxForTests:
     """A sandbox whose account also has a Segment workspace."""
     return make_sandbox(segment_seed())
 
 
 @pytest.fixture
-def seg(ssb: Sandbox) -> Iterator[httpx.Client]:
+def seg(ssb: SandboxForTests) -> Iterator[httpx.Client]:
     """A plain client for Segment's APIs (no LD token, no LD spec check)."""
     with httpx.Client(base_url=ssb.url, timeout=10) as c:
         yield c

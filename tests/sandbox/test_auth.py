@@ -7,13 +7,14 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox
+from ldseg.sandbox import DEFAULT_TOKEN
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import NOACCESS, READER, WRITER, make_client
 
 
 @pytest.mark.parametrize("token", [None, "api-wrong", f"Bearer {DEFAULT_TOKEN}", DEFAULT_TOKEN.upper()])
-def test_bad_tokens_are_401(sb: Sandbox, token: str | None) -> None:
+def test_bad_tokens_are_401(sb: SandboxForTests, token: str | None) -> None:
     with make_client(sb, token=token) as c:
         r = c.get("/api/v2/destinations")
     assert r.status_code == 401
@@ -21,7 +22,7 @@ def test_bad_tokens_are_401(sb: Sandbox, token: str | None) -> None:
     assert body["code"] == "unauthorized" and body["message"] == "Invalid access token" and body["id"]
 
 
-def test_admin_token_passed_to_sandbox_replaces_default(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_admin_token_passed_to_sandbox_replaces_default(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(None, token="api-custom")
     with make_client(sb, token="api-custom") as c:
         assert c.get("/api/v2/projects").status_code == 200
@@ -29,7 +30,7 @@ def test_admin_token_passed_to_sandbox_replaces_default(make_sandbox: Callable[.
         assert c.get("/api/v2/projects").status_code == 401
 
 
-def test_reader_reads_but_cannot_write(sb: Sandbox) -> None:
+def test_reader_reads_but_cannot_write(sb: SandboxForTests) -> None:
     with make_client(sb, token=READER) as c:
         assert c.get("/api/v2/destinations").status_code == 200
         assert c.get("/api/v2/flags/web").status_code == 200
@@ -44,7 +45,7 @@ def test_reader_reads_but_cannot_write(sb: Sandbox) -> None:
     assert len(sb.store.destinations()) == 3
 
 
-def test_writer_can_write_and_noaccess_can_do_nothing(sb: Sandbox) -> None:
+def test_writer_can_write_and_noaccess_can_do_nothing(sb: SandboxForTests) -> None:
     with make_client(sb, token=WRITER) as c:
         r = c.patch("/api/v2/flags/web/dark-mode", json=[{"op": "replace", "path": "/name", "value": "n"}])
         assert r.status_code == 200
@@ -52,7 +53,7 @@ def test_writer_can_write_and_noaccess_can_do_nothing(sb: Sandbox) -> None:
         assert c.get("/api/v2/projects").status_code == 403
 
 
-def test_tokens_added_through_the_store_work(sb: Sandbox) -> None:
+def test_tokens_added_through_the_store_work(sb: SandboxForTests) -> None:
     sb.store.add_token("api-late", "reader")
     with make_client(sb, token="api-late") as c:
         assert c.get("/api/v2/projects").status_code == 200
@@ -62,7 +63,7 @@ def test_tokens_added_through_the_store_work(sb: Sandbox) -> None:
     ("version", "status"),
     [("20240415", 200), ("beta", 200), (None, 200), ("20220603", 400), ("2024-04-15", 400)],
 )
-def test_api_version_header(sb: Sandbox, version: str | None, status: int) -> None:
+def test_api_version_header(sb: SandboxForTests, version: str | None, status: int) -> None:
     with make_client(sb, version=version) as c:
         r = c.get("/api/v2/projects")
     assert r.status_code == status
@@ -102,7 +103,7 @@ def test_bodies_need_json_content_type_and_valid_json(client: httpx.Client) -> N
     assert r.status_code == 201
 
 
-def test_method_override_header(client: httpx.Client, sb: Sandbox) -> None:
+def test_method_override_header(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.post(
         "/api/v2/flags/web/dark-mode",
         json=[{"op": "replace", "path": "/name", "value": "via POST"}],

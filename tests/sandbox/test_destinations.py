@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ldseg.sandbox import Sandbox
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import WRITE_KEY, make_client, seed
 
@@ -50,7 +50,7 @@ def test_list_is_global_unpaginated_and_items_carry_no_scope_fields(client: http
     assert scopes == {("web", "production"), ("web", "staging"), ("mobile", "production")}
 
 
-def test_secrets_are_masked_everywhere_but_stored_in_full(client: httpx.Client, sb: Sandbox) -> None:
+def test_secrets_are_masked_everywhere_but_stored_in_full(client: httpx.Client, sb: SandboxForTests) -> None:
     listed = _by_name(client, "segment-main")
     assert listed["config"] == {"writeKey": "seg********def", "userIDContextKind": "user"}
     assert client.get(_url(listed)).json()["config"]["writeKey"] == "seg********def"
@@ -69,7 +69,7 @@ def test_secrets_are_masked_everywhere_but_stored_in_full(client: httpx.Client, 
 @pytest.mark.parametrize(
     ("style", "masked"), [("edges", "seg********def"), ("stars", "********"), ("last4", "****cdef")]
 )
-def test_mask_styles(make_sandbox: Callable[..., Sandbox], style: str, masked: str) -> None:
+def test_mask_styles(make_sandbox: Callable[..., SandboxForTests], style: str, masked: str) -> None:
     sb = make_sandbox(seed(mask_style=style))
     with make_client(sb) as c:
         assert _by_name(c, "segment-main")["config"]["writeKey"] == masked
@@ -82,7 +82,7 @@ def test_short_secrets_are_all_stars(client: httpx.Client) -> None:
     )
 
 
-def test_config_as_string_quirk(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_config_as_string_quirk(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(seed(config_as_string=True))
     with make_client(sb) as c:
         item = _by_name(c, "segment-main")
@@ -97,7 +97,7 @@ def test_config_as_string_quirk(make_sandbox: Callable[..., Sandbox]) -> None:
     )
 
 
-def test_crud_status_codes(client: httpx.Client, sb: Sandbox) -> None:
+def test_crud_status_codes(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.post("/api/v2/destinations/web/staging", json=SEGMENT)
     assert r.status_code == 201
     dest = r.json()
@@ -141,7 +141,7 @@ def test_post_validation(client: httpx.Client) -> None:
 
 
 def test_post_defaults_on_to_false_accepts_string_config_and_allows_duplicate_names(
-    client: httpx.Client, sb: Sandbox
+    client: httpx.Client, sb: SandboxForTests
 ) -> None:
     url = "/api/v2/destinations/web/production"
     body = {
@@ -155,7 +155,7 @@ def test_post_defaults_on_to_false_accepts_string_config_and_allows_duplicate_na
     assert sb.store.destination(r.json()["_id"])["config"] == {"writeKey": "seg-wk-dup-00000000"}
 
 
-def test_merge_patch_and_json_patch(client: httpx.Client, sb: Sandbox) -> None:
+def test_merge_patch_and_json_patch(client: httpx.Client, sb: SandboxForTests) -> None:
     url = _url(_by_name(client, "segment-main"))
     r = client.patch(
         url, json={"on": True, "config": {"userIDContextKind": "account", "anonymousIDContextKind": "anon"}}
@@ -182,14 +182,16 @@ def test_merge_patch_and_json_patch(client: httpx.Client, sb: Sandbox) -> None:
     assert sb.store.destination(raw["_id"])["config"]["writeKey"] == "seg-wk-rotated-0000000"
 
 
-def test_noop_patch_succeeds_without_version_bump(client: httpx.Client, sb: Sandbox) -> None:
+def test_noop_patch_succeeds_without_version_bump(client: httpx.Client, sb: SandboxForTests) -> None:
     dest = _by_name(client, "segment-main")
     r = client.patch(_url(dest), json=[{"op": "replace", "path": "/on", "value": False}])
     assert r.status_code == 200 and r.json()["version"] == 1
     assert sb.store.audit_log[-1]["changed"] is False
 
 
-def test_failed_test_op_is_patch_failed_and_changes_nothing(client: httpx.Client, sb: Sandbox) -> None:
+def test_failed_test_op_is_patch_failed_and_changes_nothing(
+    client: httpx.Client, sb: SandboxForTests
+) -> None:
     dest = _by_name(client, "segment-main")
     r = client.patch(
         _url(dest),
@@ -223,7 +225,7 @@ def test_failed_test_op_is_patch_failed_and_changes_nothing(client: httpx.Client
         "on",
     ],
 )
-def test_bad_patches_are_400(client: httpx.Client, sb: Sandbox, body: Any) -> None:
+def test_bad_patches_are_400(client: httpx.Client, sb: SandboxForTests, body: Any) -> None:
     dest = _by_name(client, "segment-main")
     r = client.patch(_url(dest), json=body)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_request")
@@ -244,14 +246,16 @@ def test_bad_patches_are_400(client: httpx.Client, sb: Sandbox, body: Any) -> No
         {"config": {"writeKey": "********"}},
     ],
 )
-def test_writing_a_mask_back_is_recorded_as_a_violation(client: httpx.Client, sb: Sandbox, body: Any) -> None:
+def test_writing_a_mask_back_is_recorded_as_a_violation(
+    client: httpx.Client, sb: SandboxForTests, body: Any
+) -> None:
     dest = _by_name(client, "segment-main")
     assert client.patch(_url(dest), json=body).status_code == 200  # LD would accept it, and lose the key
     assert len(sb.store.violations) == 1
     assert "config.writeKey" in sb.store.violations[0] and WRITE_KEY not in sb.store.violations[0]
 
 
-def test_short_secret_mask_written_back_is_a_violation(client: httpx.Client, sb: Sandbox) -> None:
+def test_short_secret_mask_written_back_is_a_violation(client: httpx.Client, sb: SandboxForTests) -> None:
     created = client.post(
         "/api/v2/destinations/web/production", json={**SEGMENT, "config": {"writeKey": "abc"}}
     ).json()
@@ -260,7 +264,7 @@ def test_short_secret_mask_written_back_is_a_violation(client: httpx.Client, sb:
     assert len(sb.store.violations) == 1
 
 
-def test_legitimate_writes_are_not_violations(client: httpx.Client, sb: Sandbox) -> None:
+def test_legitimate_writes_are_not_violations(client: httpx.Client, sb: SandboxForTests) -> None:
     dest = _by_name(client, "segment-main")
     client.patch(
         _url(dest), json=[{"op": "replace", "path": "/config/writeKey", "value": "seg-wk-new-000000001"}]
@@ -281,7 +285,7 @@ def test_warehouse_key_pair_and_trust_policy(client: httpx.Client) -> None:
     )
 
 
-def test_store_edits_show_up_over_http(client: httpx.Client, sb: Sandbox) -> None:
+def test_store_edits_show_up_over_http(client: httpx.Client, sb: SandboxForTests) -> None:
     raw = sb.store.find_destinations("web", "production", "segment-main")[0]
     sb.store.update_destination(raw["_id"], on=True)
     assert _by_name(client, "segment-main")["on"] is True

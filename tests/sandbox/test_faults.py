@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ldseg.sandbox import Sandbox
 from ldseg.sandbox.faultspec import FaultRule, Rate, parse_faults
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import LD_WRITE_KEY, make_client, seed, segment_seed
 
@@ -26,11 +26,13 @@ def patch_description(c: httpx.Client, text: str) -> httpx.Response:
 
 
 @pytest.fixture
-def faulty(make_sandbox: Callable[..., Sandbox]) -> Iterator[Callable[[str], tuple[Sandbox, httpx.Client]]]:
+def faulty(
+    make_sandbox: Callable[..., SandboxForTests],
+) -> Iterator[Callable[[str], tuple[SandboxForTests, httpx.Client]]]:
     """A sandbox armed with a spec, and an LD client that does not spec-check (bodies may be HTML)."""
     clients: list[httpx.Client] = []
 
-    def make(spec: str) -> tuple[Sandbox, httpx.Client]:
+    def make(spec: str) -> tuple[SandboxForTests, httpx.Client]:
         sb = make_sandbox(seed(), faults=spec)
         clients.append(make_client(sb, check=False))
         return sb, clients[-1]
@@ -101,9 +103,11 @@ def test_spec_errors_name_the_key(spec: Any, needle: str) -> None:
         parse_faults(spec)
 
 
-def test_invalid_spec_fails_at_construction_and_keeps_old_rules(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_invalid_spec_fails_at_construction_and_keeps_old_rules(
+    make_sandbox: Callable[..., SandboxForTests],
+) -> None:
     with pytest.raises(ValueError, match="unknown key"):
-        Sandbox(seed(), faults="bogus=1")
+        SandboxForTests(seed(), faults="bogus=1")
     sb = make_sandbox(seed(), faults="error=1")
     with pytest.raises(ValueError):
         sb.set_faults("error=2")
@@ -113,7 +117,9 @@ def test_invalid_spec_fails_at_construction_and_keeps_old_rules(make_sandbox: Ca
 # --- rate limits ----------------------------------------------------------------------------------
 
 
-def test_route_rate_limit_standard_headers(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_route_rate_limit_standard_headers(
+    faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]],
+) -> None:
     sb, c = faulty("rate=3/10s")
     before_ms = time.time() * 1000
     remaining = []
@@ -151,7 +157,10 @@ def test_route_rate_limit_standard_headers(faulty: Callable[[str], tuple[Sandbox
     ],
 )
 def test_rate_limit_header_quirks(
-    faulty: Callable[[str], tuple[Sandbox, httpx.Client]], quirk: str, present: set[str], absent: set[str]
+    faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]],
+    quirk: str,
+    present: set[str],
+    absent: set[str],
 ) -> None:
     _, c = faulty(f"rate=1/10s,quirk={quirk}")
     assert c.get("/api/v2/projects").status_code == 200
@@ -163,7 +172,9 @@ def test_rate_limit_header_quirks(
         assert int(r.headers["X-Ratelimit-Reset"]) < time.time() * 1000  # in the past, as LD does
 
 
-def test_global_rate_limit_and_window_reset(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_global_rate_limit_and_window_reset(
+    faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]],
+) -> None:
     _, c = faulty("global_rate=2/500ms,rate=10/500ms")
     a = c.get("/api/v2/projects")
     assert (a.headers["X-Ratelimit-Global-Remaining"], a.headers["X-Ratelimit-Route-Remaining"]) == ("1", "9")
@@ -176,7 +187,7 @@ def test_global_rate_limit_and_window_reset(faulty: Callable[[str], tuple[Sandbo
 # --- errors, drops, latency --------------------------------------------------------------------
 
 
-def test_server_errors_change_nothing(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_server_errors_change_nothing(faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]]) -> None:
     sb, c = faulty("error=1,seed=3")
     statuses, html = [], 0
     for i in range(30):
@@ -193,7 +204,7 @@ def test_server_errors_change_nothing(faulty: Callable[[str], tuple[Sandbox, htt
     assert stats["error"] == 30 == stats["error_500"] + stats["error_502"] + stats["error_503"]
 
 
-def test_same_seed_same_faults(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_same_seed_same_faults(faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]]) -> None:
     def run(spec: str) -> list[int]:
         _, c = faulty(spec)
         return [c.get("/api/v2/projects").status_code for _ in range(25)]
@@ -204,7 +215,7 @@ def test_same_seed_same_faults(faulty: Callable[[str], tuple[Sandbox, httpx.Clie
     assert first != run("error=0.4,seed=8")
 
 
-def test_drop_before_changes_nothing(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_drop_before_changes_nothing(faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]]) -> None:
     sb, c = faulty("drop=1,routes=PATCH /api/v2/flags/*")
     with pytest.raises(DROPPED):
         patch_description(c, "never applied")
@@ -215,7 +226,9 @@ def test_drop_before_changes_nothing(faulty: Callable[[str], tuple[Sandbox, http
     assert sb.fault_stats()["drop"] == 1
 
 
-def test_drop_after_the_change_happened(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_drop_after_the_change_happened(
+    faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]],
+) -> None:
     sb, c = faulty("drop_after=1,methods=PATCH")
     with pytest.raises(DROPPED):
         patch_description(c, "applied but unanswered")
@@ -227,7 +240,7 @@ def test_drop_after_the_change_happened(faulty: Callable[[str], tuple[Sandbox, h
     assert sb.fault_stats()["drop_after"] == 1
 
 
-def test_latency(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_latency(faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]]) -> None:
     sb, c = faulty("latency=60ms,routes=/api/v2/projects")  # a template-only glob
     start = time.perf_counter()
     c.get("/api/v2/projects")
@@ -238,7 +251,7 @@ def test_latency(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
     assert sb.fault_stats()["latency"] == 1
 
 
-def test_targeting(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> None:
+def test_targeting(faulty: Callable[[str], tuple[SandboxForTests, httpx.Client]]) -> None:
     _, c = faulty("error=1,routes=PATCH /api/v2/flags/*")
     assert c.get(FLAG).status_code == 200
     assert c.get("/api/v2/projects").status_code == 200
@@ -249,7 +262,7 @@ def test_targeting(faulty: Callable[[str], tuple[Sandbox, httpx.Client]]) -> Non
     assert r.status_code >= 500
 
 
-def test_segment_and_admin_routes_are_never_faulted(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_segment_and_admin_routes_are_never_faulted(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(segment_seed(), faults="error=1,drop=0,rate=0")
     assert httpx.post(
         sb.url + "/v1/track", json={"writeKey": LD_WRITE_KEY, "userId": "u", "event": "e"}
@@ -263,7 +276,7 @@ def test_segment_and_admin_routes_are_never_faulted(make_sandbox: Callable[..., 
 # --- runtime control ---------------------------------------------------------------------------
 
 
-def test_runtime_control_through_the_admin_api(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_runtime_control_through_the_admin_api(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(seed())
     admin = httpx.Client(base_url=sb.url + "/_sandbox")
     with admin, make_client(sb, check=False) as c:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from ldseg.sandbox import Sandbox
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import make_client
 
@@ -167,7 +167,7 @@ def test_get_flag_returns_every_environment_unless_filtered(client: httpx.Client
     assert [v["value"] for v in flag["variations"]] == [True, False]
 
 
-def _versions(sb: Sandbox, env: str = "production") -> tuple[int, int, bool]:
+def _versions(sb: SandboxForTests, env: str = "production") -> tuple[int, int, bool]:
     flag = sb.store.flag("web", "dark-mode")
     cfg = flag["environments"][env]
     return flag["_version"], cfg["version"], cfg["trackEvents"]
@@ -203,7 +203,7 @@ PATCH_FORMS: list[tuple[str, Any, dict[str, str]]] = [
 
 @pytest.mark.parametrize(("form", "body", "headers"), PATCH_FORMS, ids=[f[0] for f in PATCH_FORMS])
 def test_patch_forms_bump_versions(
-    client: httpx.Client, sb: Sandbox, form: str, body: Any, headers: dict[str, str]
+    client: httpx.Client, sb: SandboxForTests, form: str, body: Any, headers: dict[str, str]
 ) -> None:
     r = client.patch(FLAG, json=body, headers=headers)
     assert r.status_code == 200, r.text
@@ -222,7 +222,7 @@ def test_patch_forms_bump_versions(
     assert entry["changes"] == ["/environments/production/trackEvents"]
 
 
-def test_one_patch_changes_several_environments(client: httpx.Client, sb: Sandbox) -> None:
+def test_one_patch_changes_several_environments(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.patch(
         FLAG,
         json={
@@ -241,7 +241,7 @@ def test_one_patch_changes_several_environments(client: httpx.Client, sb: Sandbo
     assert _versions(sb, "staging") == (2, 2, True) and _versions(sb, "test") == (2, 1, False)
 
 
-def test_semantic_patch_instructions(client: httpx.Client, sb: Sandbox) -> None:
+def test_semantic_patch_instructions(client: httpx.Client, sb: SandboxForTests) -> None:
     body = {
         "environmentKey": "staging",
         "instructions": [
@@ -301,7 +301,7 @@ def test_semantic_patch_instructions(client: httpx.Client, sb: Sandbox) -> None:
     ],
 )
 def test_bad_flag_patches_are_400_and_change_nothing(
-    client: httpx.Client, sb: Sandbox, body: Any, headers: dict[str, str]
+    client: httpx.Client, sb: SandboxForTests, body: Any, headers: dict[str, str]
 ) -> None:
     before = sb.store.flag("web", "dark-mode")
     r = client.patch(FLAG, json=body, headers=headers)
@@ -317,7 +317,9 @@ def test_bad_flag_patches_are_400_and_change_nothing(
         {"op": "test", "path": "/version", "value": 1},  # the docs' example path: flags have _version instead
     ],
 )
-def test_failed_test_is_patch_failed(client: httpx.Client, sb: Sandbox, test_op: dict[str, Any]) -> None:
+def test_failed_test_is_patch_failed(
+    client: httpx.Client, sb: SandboxForTests, test_op: dict[str, Any]
+) -> None:
     r = client.patch(
         FLAG,
         json={
@@ -331,7 +333,7 @@ def test_failed_test_is_patch_failed(client: httpx.Client, sb: Sandbox, test_op:
     assert _versions(sb) == (1, 1, False)
 
 
-def test_flag_level_fields(client: httpx.Client, sb: Sandbox) -> None:
+def test_flag_level_fields(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.patch(
         FLAG,
         json=[
@@ -351,7 +353,7 @@ def test_flag_level_fields(client: httpx.Client, sb: Sandbox) -> None:
     assert flag["environments"]["production"]["version"] == 1
 
 
-def test_approval_required_is_405_and_changes_nothing(client: httpx.Client, sb: Sandbox) -> None:
+def test_approval_required_is_405_and_changes_nothing(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.patch(
         FLAG,
         json={
@@ -373,7 +375,7 @@ def test_approval_required_is_405_and_changes_nothing(client: httpx.Client, sb: 
     assert client.patch(FLAG, json=body, headers=SEMANTIC).status_code == 200
 
 
-def test_dry_run_validates_without_saving(client: httpx.Client, sb: Sandbox) -> None:
+def test_dry_run_validates_without_saving(client: httpx.Client, sb: SandboxForTests) -> None:
     body = [{"op": "replace", "path": "/environments/production/trackEvents", "value": True}]
     r = client.patch(FLAG, json=body, params={"dryRun": "true"})
     assert r.status_code == 200 and r.json()["environments"]["production"]["trackEvents"] is True
@@ -382,7 +384,7 @@ def test_dry_run_validates_without_saving(client: httpx.Client, sb: Sandbox) -> 
     assert client.patch(FLAG, json=bad, params={"dryRun": "true"}).status_code == 400
 
 
-def test_noop_patch_succeeds_without_bump(client: httpx.Client, sb: Sandbox) -> None:
+def test_noop_patch_succeeds_without_bump(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.patch(
         FLAG, json=[{"op": "replace", "path": "/environments/production/trackEvents", "value": False}]
     )
@@ -390,7 +392,7 @@ def test_noop_patch_succeeds_without_bump(client: httpx.Client, sb: Sandbox) -> 
     assert sb.store.audit_log[-1]["changed"] is False
 
 
-def test_list_sees_patches_and_store_edits(client: httpx.Client, sb: Sandbox) -> None:
+def test_list_sees_patches_and_store_edits(client: httpx.Client, sb: SandboxForTests) -> None:
     params = {"env": "production", "filter": "query:dark"}
     client.patch(
         FLAG, json=[{"op": "replace", "path": "/environments/production/trackEvents", "value": True}]
@@ -410,7 +412,7 @@ def test_list_sees_patches_and_store_edits(client: httpx.Client, sb: Sandbox) ->
     assert "brand-new" not in _keys(client.get("/api/v2/flags/web", params={"tag": "growth"}))
 
 
-def test_new_flags_follow_default_track_events(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_new_flags_follow_default_track_events(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(
         {
             "projects": {

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from ldseg.sandbox import Sandbox
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import make_client
 
@@ -76,7 +76,7 @@ def test_environments_list_get_and_limits(client: httpx.Client) -> None:
     assert [e["key"] for e in named["items"]] == ["staging"]
 
 
-def test_environment_patch(client: httpx.Client, sb: Sandbox) -> None:
+def test_environment_patch(client: httpx.Client, sb: SandboxForTests) -> None:
     r = client.patch(ENV, json=[{"op": "replace", "path": "/defaultTrackEvents", "value": True}])
     assert r.status_code == 200 and r.json()["defaultTrackEvents"] is True
     assert sb.store.environment("web", "production")["defaultTrackEvents"] is True
@@ -103,14 +103,14 @@ def test_environment_patch(client: httpx.Client, sb: Sandbox) -> None:
         [{"op": "replace", "path": "/defaultTtl", "value": True}],
     ],
 )
-def test_environment_patch_rejects(client: httpx.Client, sb: Sandbox, body: object) -> None:
+def test_environment_patch_rejects(client: httpx.Client, sb: SandboxForTests, body: object) -> None:
     before = sb.store.environment("web", "production")
     r = client.patch(ENV, json=body)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_request")
     assert sb.store.environment("web", "production") == before
 
 
-def test_empty_account(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_empty_account(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox()
     with make_client(sb) as c:
         assert c.get("/api/v2/projects").json() == {

@@ -18,11 +18,22 @@ import httpx
 import pytest
 from werkzeug.wrappers import Response
 
-from ldseg.sandbox import DEFAULT_TOKEN, Sandbox, SeedError, load_seed
-from ldseg.sandbox.app import Next, SandboxRequest, json_response
+from ldseg.sandbox import DEFAULT_TOKEN, SeedError, load_seed
+from ldseg.sandbox.exchange import Next, SandboxRequest, json_response
 from ldseg.sandbox.seed import build_state
+from ldseg.sandbox.testing import SandboxForTests
 
-from .conftest import QUICKSTART_SEED, make_client, seed
+from .conftest import (
+    NOACCESS,
+    QUICKSTART_SEED,
+    READER,
+    SEG_ADMIN,
+    SEG_MEMBER,
+    WRITER,
+    make_client,
+    seed,
+    segment_seed,
+)
 from .spec_check import SpecMismatch, check_response
 
 GEN: dict[str, Any] = {
@@ -104,14 +115,14 @@ def test_yaml_seed_keeps_on_as_a_key(tmp_path: Path) -> None:
     )
     doc = load_seed(path)
     assert doc["destinations"][0]["on"] is True
-    sb = Sandbox(seed=path)
+    sb = SandboxForTests(seed=path)
     assert sb.store.destinations()[0]["on"] is True
     (tmp_path / "seed.json").write_text(json.dumps(doc), encoding="utf-8")
     assert load_seed(tmp_path / "seed.json") == doc
 
 
 def test_quickstart_seed() -> None:
-    sb = Sandbox(seed=QUICKSTART_SEED)
+    sb = SandboxForTests(seed=QUICKSTART_SEED)
     store = sb.store
     assert [e["key"] for e in store.environments("web")] == ["production", "staging"]
     flags = store.flags("web")
@@ -128,7 +139,7 @@ def test_quickstart_seed() -> None:
 
 def test_state_persists_across_instances(tmp_path: Path) -> None:
     state = tmp_path / "sub" / "state.json"
-    with Sandbox(seed=seed(), state_path=state) as sb, make_client(sb) as c:
+    with SandboxForTests(seed=seed(), state_path=state) as sb, make_client(sb) as c:
         assert state.exists()  # written at start
         dest = c.post(
             "/api/v2/destinations/web/test",
@@ -141,7 +152,10 @@ def test_state_persists_across_instances(tmp_path: Path) -> None:
                 "patch": [{"op": "replace", "path": "/environments/production/trackEvents", "value": True}],
             },
         )
-    with Sandbox(seed={"projects": {}}, state_path=state) as sb2, make_client(sb2) as c:  # seed ignored
+    with (
+        SandboxForTests(seed={"projects": {}}, state_path=state) as sb2,
+        make_client(sb2) as c,
+    ):  # seed ignored
         assert c.get(dest["_links"]["self"]["href"]).status_code == 200
         assert sb2.store.destination(dest["_id"])["config"]["writeKey"] == "seg-wk-persist-000000"
         assert sb2.store.flag_env("web", "dark-mode", "production")["trackEvents"] is True
@@ -156,7 +170,7 @@ def test_state_persists_across_instances(tmp_path: Path) -> None:
 
 def test_state_is_flushed_while_running(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with Sandbox(seed=seed(), state_path=state) as sb:
+    with SandboxForTests(seed=seed(), state_path=state) as sb:
         sb.store.update_destination(sb.store.destinations()[0]["_id"], on=True)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -172,8 +186,8 @@ def test_standalone_server_flushes_on_sigterm(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     code = textwrap.dedent(f"""
         import sys
-        from ldseg.sandbox import Sandbox
-        sb = Sandbox(seed={seed()!r}, state_path={str(state)!r}, port=0).start()
+        from ldseg.sandbox.testing import SandboxForTests
+        sb = SandboxForTests(seed={seed()!r}, state_path={str(state)!r}, port=0).start()
         print(sb.url, flush=True)
         sb.serve_forever()
     """)
@@ -200,7 +214,7 @@ def test_standalone_server_flushes_on_sigterm(tmp_path: Path) -> None:
     assert data["projects"]["web"]["environments"]["staging"]["defaultTrackEvents"] is True
 
 
-def test_request_log(sb: Sandbox, client: httpx.Client) -> None:
+def test_request_log(sb: SandboxForTests, client: httpx.Client) -> None:
     client.get("/api/v2/flags/web", params={"env": ["production", "staging"], "limit": 5})
     client.patch("/api/v2/flags/web/dark-mode", json=[{"op": "replace", "path": "/name", "value": "x"}])
     with make_client(sb, version=None, token=None) as anon:
@@ -229,7 +243,7 @@ def test_request_log(sb: Sandbox, client: httpx.Client) -> None:
     assert sb.requests() == []
 
 
-def test_admin_api(sb: Sandbox, client: httpx.Client) -> None:
+def test_admin_api(sb: SandboxForTests, client: httpx.Client) -> None:
     client.get("/api/v2/projects")
     anon = httpx.Client(base_url=sb.url)
     with anon:
@@ -250,7 +264,7 @@ def test_admin_api(sb: Sandbox, client: httpx.Client) -> None:
     assert client.get("/api/v2/projects").json()["totalCount"] == 0
 
 
-def test_hooks_middleware_and_observers(sb: Sandbox, client: httpx.Client) -> None:
+def test_hooks_middleware_and_observers(sb: SandboxForTests, client: httpx.Client) -> None:
     seen: list[tuple[str, int]] = []
 
     def rate_limit_flags(request: SandboxRequest, nxt: Next) -> Response:
@@ -269,7 +283,7 @@ def test_hooks_middleware_and_observers(sb: Sandbox, client: httpx.Client) -> No
     assert seen == [("/api/v2/flags/web", 429), ("/api/v2/projects", 200)]
 
 
-def test_latency(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_latency(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sb = make_sandbox(seed(), latency_ms=40)
     with make_client(sb) as c:
         start = time.perf_counter()
@@ -277,7 +291,7 @@ def test_latency(make_sandbox: Callable[..., Sandbox]) -> None:
         assert time.perf_counter() - start >= 0.04
 
 
-def test_concurrent_patches_are_serialised(sb: Sandbox) -> None:
+def test_concurrent_patches_are_serialised(sb: SandboxForTests) -> None:
     def toggle(i: int) -> int:
         with make_client(sb) as c:
             body = {
@@ -296,7 +310,7 @@ def test_concurrent_patches_are_serialised(sb: Sandbox) -> None:
     assert len(sb.store.audit_log) == 40
 
 
-def test_store_direct_access(sb: Sandbox) -> None:
+def test_store_direct_access(sb: SandboxForTests) -> None:
     store = sb.store
     assert [p["key"] for p in store.projects()] == ["web", "mobile"]
     assert "flags" not in store.project("web")
@@ -333,3 +347,30 @@ def test_spec_check_catches_mismatches() -> None:
     with pytest.raises(SpecMismatch):
         check_response("DELETE", "/api/v2/destinations/p/e/i", 200, None)  # undocumented success status
     check_response("DELETE", "/api/v2/destinations/p/e/i", 204, None)
+
+
+def test_grants_are_the_tokens_the_loaded_account_accepts(
+    make_sandbox: Callable[..., SandboxForTests],
+) -> None:
+    sb = make_sandbox(segment_seed())
+    grants = sb.grants()
+    assert grants.ld_tokens == {DEFAULT_TOKEN: "admin", READER: "reader", NOACCESS: "none", WRITER: "writer"}
+    assert grants.ld_token() == DEFAULT_TOKEN and grants.ld_token(("reader",)) == READER
+    assert grants.segment_tokens == {SEG_ADMIN: True, SEG_MEMBER: False}
+    assert grants.segment_token() == SEG_ADMIN  # Source Admin first
+    sb.store.add_segment_token("sgp-late", source_admin=False)
+    assert sb.grants().segment_tokens["sgp-late"] is False  # what the account holds now
+    member_only = make_sandbox(segment_seed(tokens={SEG_MEMBER: {"source_admin": False}})).grants()
+    assert member_only.segment_token() == SEG_MEMBER
+    assert make_sandbox(seed()).grants().segment_token() is None
+
+
+def test_flags_added_and_deleted_directly_keep_the_list_in_key_order(sb: SandboxForTests) -> None:
+    sb.store.add_flag("web", "aaa-first")
+    sb.store.add_flag("web", "zzz-last")
+    sb.store.delete_flag("web", "dark-mode")
+    with make_client(sb) as client:
+        keys = [f["key"] for f in client.get("/api/v2/flags/web", params={"limit": 100}).json()["items"]]
+    assert keys == sorted(keys) and keys[0] == "aaa-first" and keys[-1] == "zzz-last"
+    assert "dark-mode" not in keys
+    assert [f["key"] for f in sb.store.flags("web")] == sorted(f["key"] for f in sb.store.flags("web"))

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ldseg.sandbox import Sandbox, SeedError, StoreError
+from ldseg.sandbox import SeedError
+from ldseg.sandbox.exceptions import StoreError
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import LD_WRITE_KEY, SEG_ADMIN, SEG_MEMBER, WRITE_KEY, segment_seed
 
@@ -35,7 +37,7 @@ def window(minutes: int = 2) -> dict[str, str]:
     return {"granularity": "MINUTE", "startTime": start, "endTime": end}
 
 
-def test_sources_and_pagination(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_sources_and_pagination(ssb: SandboxForTests, seg: httpx.Client) -> None:
     for i in range(2):
         ssb.store.add_segment_source(f"Extra {i}", id=f"src_x{i}", catalog="http-api")
     seen, cursor, pages = [], None, 0
@@ -111,7 +113,7 @@ def test_auth_errors_and_content_negotiation(seg: httpx.Client) -> None:
     assert seg.get("/sources/src_web", headers=auth(accept="text/html")).status_code == 406
 
 
-def test_store_direct_access(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_store_direct_access(ssb: SandboxForTests, seg: httpx.Client) -> None:
     store = ssb.store
     store.add_segment_token("sgp-new", source_admin=True)
     assert store.segment_tokens["sgp-new"] == {"source_admin": True}
@@ -130,7 +132,9 @@ def test_store_direct_access(ssb: Sandbox, seg: httpx.Client) -> None:
     assert store.segment_region == "us"
 
 
-def test_eu_workspace_cannot_have_the_launchdarkly_source(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_eu_workspace_cannot_have_the_launchdarkly_source(
+    make_sandbox: Callable[..., SandboxForTests],
+) -> None:
     sb = make_sandbox(segment_seed(region="eu", sources=[]))
     with pytest.raises(SeedError, match="not available in EU"):
         sb.store.add_segment_source("LD", catalog="launchdarkly")
@@ -143,7 +147,7 @@ def volume(seg: httpx.Client, token: str = SEG_ADMIN, **params: Any) -> httpx.Re
     return seg.get("/events/volume", params={**window(), **params}, headers=auth(token))
 
 
-def test_event_volume_counts_accepted_messages(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_event_volume_counts_accepted_messages(ssb: SandboxForTests, seg: httpx.Client) -> None:
     r = volume(seg, sourceId="src_ld_prod", eventName="custom")
     assert r.status_code == 200 and r.headers["Content-Type"] == MIME
     data = r.json()["data"]
@@ -198,7 +202,7 @@ def test_event_volume_validation(seg: httpx.Client) -> None:
     assert seg.get("/events/volume", params=window(), headers=auth("bad")).status_code == 401
 
 
-def test_event_volume_lags_by_the_configured_delay(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_event_volume_lags_by_the_configured_delay(ssb: SandboxForTests, seg: httpx.Client) -> None:
     ssb.store.set_setting("segment_volume_delay_s", 0.3)
     send(seg)
     assert volume(seg, sourceId="src_ld_prod").json()["data"]["result"][0]["total"] == 0

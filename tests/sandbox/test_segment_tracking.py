@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ldseg.sandbox import Sandbox, SeedError
+from ldseg.sandbox import SeedError
 from ldseg.sandbox.seed import build_state
+from ldseg.sandbox.segment_emu import conformance
+from ldseg.sandbox.testing import SandboxForTests
 
 from .conftest import LD_WRITE_KEY, segment_seed
 
@@ -30,7 +32,7 @@ def track(**fields: Any) -> dict[str, Any]:
     return {"userId": "u-1", "event": "Signed Up", "messageId": str(uuid.uuid4()), **fields}
 
 
-def test_every_path_records_its_type(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_every_path_records_its_type(ssb: SandboxForTests, seg: httpx.Client) -> None:
     singles = {
         "track": "track", "t": "track", "page": "page", "p": "page", "identify": "identify",
         "i": "identify", "screen": "screen", "s": "screen", "group": "group", "g": "group",
@@ -52,7 +54,7 @@ def test_every_path_records_its_type(ssb: Sandbox, seg: httpx.Client) -> None:
     assert seg.post("/v1/trak", json=track()).status_code == 404
 
 
-def test_auth_forms(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_auth_forms(ssb: SandboxForTests, seg: httpx.Client) -> None:
     cases: list[tuple[dict[str, Any], dict[str, str], str | None, str | None]] = [
         ({"writeKey": LD_WRITE_KEY}, {}, LD_WRITE_KEY, "body"),
         ({}, basic(LD_WRITE_KEY), LD_WRITE_KEY, "basic"),
@@ -71,7 +73,7 @@ def test_auth_forms(ssb: Sandbox, seg: httpx.Client) -> None:
         assert last["source_id"] == ("src_ld_prod" if key else None)
 
 
-def test_gzip_and_text_plain(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_gzip_and_text_plain(ssb: SandboxForTests, seg: httpx.Client) -> None:
     body = json.dumps({"writeKey": LD_WRITE_KEY, "batch": [track(type="track")]}).encode()
     r = seg.post("/v1/b", content=gzip.compress(body), headers={"Content-Encoding": "gzip"})
     assert r.json() == OK
@@ -85,7 +87,7 @@ def test_gzip_and_text_plain(ssb: Sandbox, seg: httpx.Client) -> None:
     assert seg.post("/v1/t", content=b"{}", headers={"Content-Encoding": "br"}).status_code == 400
 
 
-def test_any_write_key_gets_200_and_the_message_is_dropped(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_any_write_key_gets_200_and_the_message_is_dropped(ssb: SandboxForTests, seg: httpx.Client) -> None:
     r = seg.post("/v1/track", json=track(writeKey="definitely-not-a-key"))
     assert (r.status_code, r.json()) == (200, OK)
     (msg,) = ssb.store.segment_messages(write_key="definitely-not-a-key")
@@ -99,7 +101,7 @@ def test_any_write_key_gets_200_and_the_message_is_dropped(ssb: Sandbox, seg: ht
     assert ssb.store.segment_messages(write_key=LD_WRITE_KEY) == []
 
 
-def test_400s(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_400s(ssb: SandboxForTests, seg: httpx.Client) -> None:
     big = "x" * (32 * 1024)
     cases: list[tuple[str, bytes]] = [
         ("/v1/track", b"{not json"),
@@ -119,7 +121,7 @@ def test_400s(ssb: Sandbox, seg: httpx.Client) -> None:
     assert seg.post("/v1/track", content=ok).status_code == 200
 
 
-def test_drop_reasons(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_drop_reasons(ssb: SandboxForTests, seg: httpx.Client) -> None:
     mid = str(uuid.uuid4())
     sends: list[tuple[str, dict[str, Any], str | None]] = [
         ("/v1/track", {"event": "e", "writeKey": LD_WRITE_KEY}, "no_user_anon_id"),
@@ -148,7 +150,7 @@ def test_drop_reasons(ssb: Sandbox, seg: httpx.Client) -> None:
     assert len(recorded) == 2501 and {m["dropped"] for m in recorded} == {"batch_too_large"}
 
 
-def test_batch_merges_context_and_assigns_message_ids(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_batch_merges_context_and_assigns_message_ids(ssb: SandboxForTests, seg: httpx.Client) -> None:
     body = {
         "writeKey": LD_WRITE_KEY,
         "context": {"library": {"name": "ldseg"}, "ip": "1.2.3.4"},
@@ -189,7 +191,7 @@ def ld_custom(**props: Any) -> dict[str, Any]:
     }
 
 
-def test_ld_events_are_checked_against_the_schemas(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_ld_events_are_checked_against_the_schemas(ssb: SandboxForTests, seg: httpx.Client) -> None:
     good = ld_custom(metricValue=12.5)
     feature = {
         **ld_custom(value=True, default="true", flagVersion=3, variation=0, reasonKind="FALLTHROUGH"),
@@ -228,7 +230,7 @@ def test_ld_events_are_checked_against_the_schemas(ssb: Sandbox, seg: httpx.Clie
 
 
 def test_schema_files_share_their_common_parts() -> None:
-    root = Path(__file__).resolve().parents[2] / "schemas" / "segment-events"
+    root = conformance.SCHEMA_DIR
     docs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob("*.schema.json"))}
     assert sorted(docs) == ["click.schema", "custom.schema", "feature.schema", "page.schema"]
     common = {k for k in docs["custom.schema"]["properties"] if k not in ("type", "event", "properties")}
@@ -245,7 +247,7 @@ def test_schema_files_share_their_common_parts() -> None:
         assert set(base_props["required"]) <= set(props["required"]), name
 
 
-def test_admin_api_lists_and_clears_messages(ssb: Sandbox, seg: httpx.Client) -> None:
+def test_admin_api_lists_and_clears_messages(ssb: SandboxForTests, seg: httpx.Client) -> None:
     seg.post("/v1/track", json=track(writeKey=LD_WRITE_KEY))
     seg.post("/v1/track", json=track(writeKey="wk-web"))
     assert len(seg.get("/_sandbox/segment/messages").json()["items"]) == 2
@@ -258,14 +260,14 @@ def test_admin_api_lists_and_clears_messages(ssb: Sandbox, seg: httpx.Client) ->
 def test_messages_and_dedup_survive_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     body = track(writeKey=LD_WRITE_KEY, messageId="fixed-id")
-    with Sandbox(segment_seed(), state_path=state) as sb:
+    with SandboxForTests(segment_seed(), state_path=state) as sb:
         assert httpx.post(sb.url + "/v1/track", json=body).json() == OK
-    with Sandbox(segment_seed(), state_path=state) as sb:
+    with SandboxForTests(segment_seed(), state_path=state) as sb:
         assert httpx.post(sb.url + "/v1/track", json=body).json() == OK
         assert [m["dropped"] for m in sb.store.segment_messages()] == [None, "duplicate_message_id"]
 
 
-def test_wrong_region(make_sandbox: Callable[..., Sandbox]) -> None:
+def test_wrong_region(make_sandbox: Callable[..., SandboxForTests]) -> None:
     sources = [{"id": "src_js", "name": "Web", "writeKeys": ["wk-eu"], "catalog": "javascript"}]
     sb = make_sandbox(segment_seed(region="eu", sources=sources))
     httpx.post(sb.url + "/v1/track", json=track(writeKey="wk-eu"))

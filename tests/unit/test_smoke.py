@@ -10,8 +10,8 @@ import pytest
 
 from ldseg.model import DestinationSpec, Location, Unresolved
 from ldseg.resources import quickstart_seed_path
-from ldseg.sandbox import load_seed
-from ldseg.sandbox.segment import DEFAULT_SEGMENT_TOKEN, conformance
+from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, load_seed
+from ldseg.sandbox.segment_emu import conformance
 from ldseg.segment import RateBudget, Source, region_of, retry_wait
 from ldseg.smoke import (
     READBACK,

@@ -1,4 +1,8 @@
-"""Route modules, one per API area; each has ``register(app)`` (Segment's APIs: ``../segment``)."""
+"""LaunchDarkly's REST API, one module per area, and the sandbox's own admin API.
+
+Each module has ``register(app)``; the server calls ``register_all`` (Segment's APIs are
+``segment_emu.register``).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,7 @@ if TYPE_CHECKING:
 
 
 def register_all(app: SandboxApp) -> None:
-    from .. import segment  # late import: segment's modules import the app module too
-
     destinations.register(app)
     flags.register(app)
     projects.register(app)
     admin.register(app)
-    segment.register(app)

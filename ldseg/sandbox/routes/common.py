@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import bad_request, not_found
+from ..exceptions import bad_request, not_found
 
 if TYPE_CHECKING:
-    from ..app import Call
+    from ..exchange import Call
     from ..store import Store
 
 _TRUE = {"true", "1"}

@@ -13,9 +13,9 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from .. import model, render
-from ..app import Call, Reply
-from ..errors import bad_request, not_found
+from .. import records, representations
+from ..exceptions import bad_request, not_found
+from ..exchange import Call, Reply
 from ..masking import SECRET_FIELDS, looks_masked
 from ..patching import apply_json_patch, check_json_patch, diff_paths, merge_patch, split_pointer
 from .common import audit, get_env, get_project
@@ -48,8 +48,8 @@ def list_destinations(call: Call) -> Reply:
     store = call.store
     with store.lock:
         settings = store.state["settings"]
-        items = [render.destination(d, settings) for d in store.state["destinations"].values()]
-    return Reply(200, {"_links": {"self": render.link(BASE)}, "items": items})
+        items = [representations.destination(d, settings) for d in store.state["destinations"].values()]
+    return Reply(200, {"_links": {"self": representations.link(BASE)}, "items": items})
 
 
 def _find(store: Store, project: str, env: str, dest_id: str) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def get_destination(call: Call) -> Reply:
     store = call.store
     with store.lock:
         rec = _find(store, call.args["projectKey"], call.args["environmentKey"], call.args["id"])
-        return Reply(200, render.destination(rec, store.state["settings"]))
+        return Reply(200, representations.destination(rec, store.state["settings"]))
 
 
 def _config(value: Any) -> dict[str, Any]:
@@ -82,12 +82,12 @@ def _config(value: Any) -> dict[str, Any]:
 def _validate(name: Any, kind: Any, config: dict[str, Any], on: Any, settings: dict[str, Any]) -> None:
     if not isinstance(name, str) or not name.strip():
         raise bad_request("name is required and must be a non-empty string")
-    if kind not in model.DESTINATION_KINDS:
-        raise bad_request(f"kind must be one of {', '.join(model.DESTINATION_KINDS)}, got {kind!r}")
+    if kind not in records.DESTINATION_KINDS:
+        raise bad_request(f"kind must be one of {', '.join(records.DESTINATION_KINDS)}, got {kind!r}")
     if not isinstance(on, bool):
         raise bad_request(f"on must be a boolean, got {on!r}")
     if settings["validate_config"]:
-        missing = [f for f in model.REQUIRED_CONFIG.get(kind, ()) if config.get(f) in (None, "")]
+        missing = [f for f in records.REQUIRED_CONFIG.get(kind, ()) if config.get(f) in (None, "")]
         if missing:
             raise bad_request(f"config for a {kind} destination is missing {', '.join(missing)}")
 
@@ -126,7 +126,7 @@ def post_destination(call: Call) -> Reply:
         _validate(body.get("name"), body.get("kind"), config, on, state["settings"])
         _check_secrets(call, None, config)
         dest_id = store.next_id("destination", project, env, body["name"])
-        rec = model.new_destination(
+        rec = records.new_destination(
             dest_id,
             project,
             env,
@@ -134,11 +134,11 @@ def post_destination(call: Call) -> Reply:
             kind=body["kind"],
             config=config,
             on=on,
-            creation_ms=model.now_ms(),
+            creation_ms=records.now_ms(),
         )
         state["destinations"][dest_id] = rec
         audit(call, f"destination:{project}/{env}/{dest_id}", changed=True, name=rec["name"])
-        return Reply(201, render.destination(rec, state["settings"]))
+        return Reply(201, representations.destination(rec, state["settings"]))
 
 
 def _check_op_paths(ops: list[dict[str, Any]]) -> None:
@@ -160,7 +160,7 @@ def patch_destination(call: Call) -> Reply:
     with store.mutate() as state:
         rec = _find(store, project, env, dest_id)
         settings = state["settings"]
-        before = render.destination(rec, settings, masked=False)
+        before = representations.destination(rec, settings, masked=False)
         if isinstance(body, list):
             ops = check_json_patch(body)
             _check_op_paths(ops)
@@ -194,7 +194,7 @@ def patch_destination(call: Call) -> Reply:
         audit(
             call, f"destination:{project}/{env}/{dest_id}", changed=bool(changed), form=form, changes=changed
         )
-        return Reply(200, render.destination(rec, settings))
+        return Reply(200, representations.destination(rec, settings))
 
 
 def delete_destination(call: Call) -> Reply:

@@ -13,9 +13,9 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import model, render
-from ..app import Call, RawJSON, Reply
-from ..errors import ApiError, bad_request, not_found
+from .. import records, representations
+from ..exceptions import HttpError, bad_request, not_found
+from ..exchange import Call, RawJSON, Reply
 from ..pagination import page_links, parse_limit_offset
 from ..patching import apply_json_patch, check_json_patch, diff_paths, merge_patch, split_pointer
 from .common import audit, get_project, parse_bool, split_list
@@ -235,7 +235,9 @@ def list_flags(call: Call) -> Reply:
         for k in keys[offset : offset + limit]:
             rendered = cache.setdefault(k, {})
             if shape not in rendered:
-                flag = render.flag(project_key, flags[k], envs, env_keys or None, summary=bool(summary))
+                flag = representations.flag(
+                    project_key, flags[k], envs, env_keys or None, summary=bool(summary)
+                )
                 rendered[shape] = json.dumps(flag, separators=(",", ":"))
             items.append(rendered[shape])
     links = page_links(f"/api/v2/flags/{project_key}", q.items(multi=True), limit, offset, total)
@@ -257,7 +259,7 @@ def get_flag(call: Call) -> Reply:
         project, flag = _get_flag(store, project_key, call.args["featureFlagKey"])
         envs = project["environments"]
         env_keys = _requested_envs(call, envs, None) or list(envs)
-        return Reply(200, render.flag(project_key, flag, envs, env_keys, summary=False))
+        return Reply(200, representations.flag(project_key, flag, envs, env_keys, summary=False))
 
 
 # --- patching --------------------------------------------------------------------------------------
@@ -311,7 +313,7 @@ def _parse_body(call: Call, body: Any) -> tuple[str, str | None, Any]:
 def _apply_representation(
     call: Call, project_key: str, flag: dict[str, Any], envs: dict[str, Any], form: str, payload: Any
 ) -> tuple[dict[str, Any], list[str]]:
-    before = render.flag(project_key, flag, envs, list(envs), summary=False)
+    before = representations.flag(project_key, flag, envs, list(envs), summary=False)
     if form.startswith("json-patch"):
         ops = check_json_patch(payload)
         for op in ops:
@@ -417,9 +419,9 @@ def patch_flag(call: Call) -> Reply:
         changed_envs = sorted({p.split("/")[2] for p in changed if p.startswith("/environments/")})
         needs_approval = [e for e in changed_envs if envs[e]["approvalRequired"]]
         if needs_approval:
-            raise ApiError(405, "Approval is required to make this request", "method_not_allowed")
+            raise HttpError(405, "Approval is required to make this request", "method_not_allowed")
         if changed:
-            now = model.now_ms()
+            now = records.now_ms()
             new["_version"] += 1
             for e in changed_envs:
                 new["environments"][e]["version"] += 1
@@ -435,7 +437,7 @@ def patch_flag(call: Call) -> Reply:
                 form=form,
                 changes=changed,
             )
-        result = render.flag(project_key, new, envs, list(envs), summary=False)
+        result = representations.flag(project_key, new, envs, list(envs), summary=False)
     if not dry_run:
         store.changed()
     return Reply(200, result)

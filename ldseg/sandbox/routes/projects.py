@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import render
-from ..app import Call, Reply
-from ..errors import bad_request
+from .. import representations
+from ..exceptions import bad_request
+from ..exchange import Call, Reply
 from ..pagination import page_links, parse_limit_offset
 from ..patching import apply_json_patch, check_json_patch, diff_paths, split_pointer
 from .common import audit, get_env, get_project, split_list
@@ -106,13 +106,13 @@ def _env_page(
     return {
         "_links": page_links(f"/api/v2/projects/{project_key}/environments", args, limit, offset, len(envs)),
         "totalCount": len(envs),
-        "items": [render.environment(project_key, e) for e in page],
+        "items": [representations.environment(project_key, e) for e in page],
     }
 
 
 def _project(store: Store, rec: dict[str, Any], expand: bool) -> dict[str, Any]:
     envs = _env_page(store, rec["key"], [], 20, 0, {}, None) if expand else None
-    return render.project(rec, envs)
+    return representations.project(rec, envs)
 
 
 def list_projects(call: Call) -> Reply:
@@ -154,7 +154,7 @@ def get_environment(call: Call) -> Reply:
     store = call.store
     with store.lock:
         env = get_env(store, call.args["projectKey"], call.args["environmentKey"])
-        return Reply(200, render.environment(call.args["projectKey"], env))
+        return Reply(200, representations.environment(call.args["projectKey"], env))
 
 
 def patch_environment(call: Call) -> Reply:
@@ -181,7 +181,7 @@ def patch_environment(call: Call) -> Reply:
                 )
     with store.mutate():
         env = get_env(store, project_key, env_key)
-        before = render.environment(project_key, env)
+        before = representations.environment(project_key, env)
         after = apply_json_patch(before, ops)
         changed = diff_paths(before, after)
         fields = {p.split("/")[1] for p in changed}
@@ -199,4 +199,4 @@ def patch_environment(call: Call) -> Reply:
         for field in fields:
             env[field] = after[field]
         audit(call, f"environment:{project_key}/{env_key}", changed=bool(changed), changes=changed)
-        return Reply(200, render.environment(project_key, env))
+        return Reply(200, representations.environment(project_key, env))

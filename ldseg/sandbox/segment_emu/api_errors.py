@@ -1,4 +1,4 @@
-"""Segment's error documents, as ``ApiError`` subclasses so the app's pipeline renders them.
+"""Segment's error documents, as ``HttpError`` subclasses so the app's pipeline renders them.
 
 - Public API: ``{"errors": [{"type", "message", "data"?}]}`` (docs.segmentapis.com), content type
   ``application/vnd.segment.v1+json``.
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ApiError
+from ..exceptions import HttpError
 
 PUBLIC_API_MIMETYPE = "application/vnd.segment.v1+json"
 
 
-class PublicApiError(ApiError):
+class PublicApiError(HttpError):
     def __init__(
         self,
         status: int,
@@ -34,7 +34,7 @@ class PublicApiError(ApiError):
         return {"errors": [error]}
 
 
-class TrackingError(ApiError):
+class TrackingError(HttpError):
     """A 400 from the tracking API (invalid JSON, oversize): the only non-200 it gives."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -1,8 +1,9 @@
 """Record constructors and constants shared by the seed loader, the store and the routes.
 
-Records are plain JSON-able dicts (so the state file is just ``json.dumps`` of the state). IDs and
-keys are derived from stable hashes, so one seed always yields byte-identical state and API-created
-objects get reproducible ids (``hex_id`` over a state counter).
+Records (projects, environments, flags, destinations, and the whole state document: ``empty_state``,
+with the Segment workspace of ``empty_workspace``) are plain JSON-able dicts (so the state file is just
+``json.dumps`` of the state). IDs and keys are derived from stable hashes, so one seed always yields
+byte-identical state and API-created objects get reproducible ids (``hex_id`` over a state counter).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "segment_volume_delay_s": 0.0,  # Segment: tracked messages count in /events/volume after this lag
     "segment_volume_rate_per_minute": 60,  # Segment: /events/volume requests per minute per token
 }
+
+STATE_FORMAT = "ldseg-sandbox-state/1"  # the ``format`` of a state document (and state file)
 
 # 2024-01-01T00:00:00Z: seeded objects get creation dates from here so seeds are reproducible.
 BASE_TIME_MS = 1_704_067_200_000
@@ -204,4 +207,26 @@ def new_destination(
         "on": on,
         "version": version,
         "creationDate": creation_ms,
+    }
+
+
+def empty_workspace(region: str = "us", workspace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``segment`` part of the state: a Segment workspace with no tokens, sources or messages."""
+    ws = {"id": hex_id("segment-workspace")[:22], "slug": "sandbox", "name": "Sandbox"}
+    ws.update(workspace or {})
+    return {"region": region, "workspace": ws, "tokens": {}, "sources": {}, "messages": []}
+
+
+def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A whole state document for an empty account (default settings unless given)."""
+    return {
+        "format": STATE_FORMAT,
+        "settings": settings or dict(DEFAULT_SETTINGS),
+        "tokens": {},
+        "counter": 0,
+        "projects": {},
+        "destinations": {},
+        "audit_log": [],
+        "violations": [],
+        "segment": empty_workspace(),
     }

@@ -19,10 +19,10 @@ import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from ..app import Call, Reply, SandboxRequest
-from ..errors import ApiError
+from ..exceptions import HttpError
+from ..exchange import Call, Reply, SandboxRequest
 from . import messages
-from .errors import TrackingError
+from .api_errors import TrackingError
 from .intake import Envelope, ingest
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def receive(call: Call) -> Reply:
     request = call.request
     kind = messages.PATH_TYPES.get(call.args["method"])
     if kind is None:
-        raise ApiError(404, f"No route for POST {request.path}")
+        raise HttpError(404, f"No route for POST {request.path}")
     raw = _decoded_body(request)
     is_batch = kind == messages.BATCH
     limit = messages.MAX_BATCH_BYTES if is_batch else messages.MAX_MESSAGE_BYTES

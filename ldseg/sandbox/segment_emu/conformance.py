@@ -1,4 +1,4 @@
-"""Check received messages against the shapes LaunchDarkly sends to Segment (schemas/segment-events/).
+"""Check received messages against the shapes LaunchDarkly sends to Segment (``event_schemas/``).
 
 So that a test can assert that ldseg's smoke-test event looks like a real LD event, every message that
 *looks like* one is validated and keeps its errors: a ``track`` whose ``event`` is ``feature``,
@@ -9,11 +9,13 @@ So that a test can assert that ldseg's smoke-test event looks like a real LD eve
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from ...resources import load_schema
+SCHEMA_DIR = Path(__file__).resolve().parent / "event_schemas"  # one JSON Schema per kind
 
 KINDS = ("feature", "click", "custom", "page")
 _TRACK_EVENTS = ("feature", "click", "custom")
@@ -21,7 +23,8 @@ _TRACK_EVENTS = ("feature", "click", "custom")
 
 @functools.cache
 def validator(kind: str) -> Draft202012Validator:
-    schema = load_schema(f"segment-events/{kind}.schema.json")
+    with (SCHEMA_DIR / f"{kind}.schema.json").open(encoding="utf-8") as fh:
+        schema = json.load(fh)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
 

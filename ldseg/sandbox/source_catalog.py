@@ -1,11 +1,10 @@
 """Segment's source catalog, the few entries a seed can name (``catalog: launchdarkly``).
 
 A source's ``metadata`` in the Public API is its catalog entry (``SourceMetadataV1``). Ids, slugs and
-categories are Segment's own (segment-docs: the LaunchDarkly page's front matter ``id: cODRw1GgIP``
-and ``_data/catalog/sources.yml``; ``IqDTy1TpoU`` from the Analytics.js page, ``iUM16Md8P2`` from the
-HTTP API page). Descriptions are abridged, and the logo URLs are invented (``.invalid``): nothing
-should ever fetch them. ``regions`` is not part of the API: it says which workspaces may connect
-the source (the LaunchDarkly source is US-only).
+categories are the ones Segment's public documentation gives (LaunchDarkly ``cODRw1GgIP``, Analytics.js
+``IqDTy1TpoU``, HTTP API ``iUM16Md8P2``). Descriptions are abridged, and the logo URLs are invented
+(``.invalid``): nothing should ever fetch them. ``regions`` is not part of the API: it says which
+workspaces may connect the source (the LaunchDarkly source is US-only).
 """
 
 from __future__ import annotations

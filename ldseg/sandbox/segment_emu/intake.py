@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .. import model
+from .. import records
+from ..store import DEDUP_WINDOW_MS, Store
 from . import conformance, messages
-from .store import DEDUP_WINDOW_MS
-
-if TYPE_CHECKING:
-    from ..store import Store
 
 
 @dataclass(frozen=True)
@@ -79,12 +76,12 @@ def _key_problem(store: Store, env: Envelope) -> tuple[str | None, str | None]:
 
 def ingest(store: Store, items: list[Any], env: Envelope) -> list[dict[str, Any]]:
     """Record ``items`` (already merged with their batch's context) and return the records."""
-    now = model.now_ms()
-    records = [_record(item, env, now) for item in items]
+    now = records.now_ms()
+    recs = [_record(item, env, now) for item in items]
     with store.lock:
         source_id, key_reason = _key_problem(store, env)
         seen = store.segment_seen(now)
-        for rec in records:
+        for rec in recs:
             rec["source_id"] = source_id
             if env.batch_too_large:
                 rec["dropped"] = messages.BATCH_TOO_LARGE
@@ -96,5 +93,5 @@ def ingest(store: Store, items: list[Any], env: Envelope) -> list[dict[str, Any]
                     rec["dropped"] = messages.DUPLICATE_MESSAGE_ID
                 else:
                     seen[rec["messageId"]] = now
-        store.append_segment_messages(records)
-    return records
+        store.append_segment_messages(recs)
+    return recs

@@ -26,11 +26,11 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import model
-from ..app import Call, Reply, SandboxRequest
-from ..ratelimit import Decision, WindowLimiter
+from .. import records
+from ..exchange import Call, Reply, SandboxRequest
+from ..rate_windows import Decision, WindowLimiter
 from . import volume
-from .errors import PUBLIC_API_MIMETYPE, PublicApiError
+from .api_errors import PUBLIC_API_MIMETYPE, PublicApiError
 
 if TYPE_CHECKING:
     from ..app import SandboxApp
@@ -167,7 +167,7 @@ class VolumeEndpoint:
                     raise PublicApiError(404, "not-found", f"Source {sid!r} not found")
             query = {"workspaceId": seg["workspace"]["id"], **query}
             delay_ms = store.state["settings"]["segment_volume_delay_s"] * 1000
-            visible_before = model.now_ms() - delay_ms
+            visible_before = records.now_ms() - delay_ms
             chosen = [m for m in seg["messages"] if self._counts(m, query, visible_before)]
             result = volume.compute(
                 chosen,
