@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError
 from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, RequestAbandoned, seg
 from ldseg.ld.reader import list_destinations, parse_destination
 from ldseg.model import Address, DesiredState, DestinationSpec
-from ldseg.plan import Action, Change, Plan
+from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
 from ldseg.planner.destinations import destination_diffs
 
 
@@ -63,7 +63,8 @@ AMBIGUOUS_RETRIES = 3
 #: a refused multi-environment flag PATCH is retried one environment at a time: 405 (approval
 #: required) and 409 may concern only one of its environments
 SPLIT_STATUSES = (405, 409)
-Unit = Sequence[Change]  # changes written by one request
+#: a type of change; a unit is the changes one request writes
+C = TypeVar("C", bound=Change)
 
 
 @dataclass
@@ -81,13 +82,13 @@ class Applier:
 
     def apply(self, plan: Plan) -> ApplyReport:
         self.client.stop = self.stop  # waits for retries and pacing end when apply is interrupted
-        dests = [c for c in plan.changes if c.address.type == "destination"]
+        dests = plan.destinations
         creates = [c for c in dests if c.action in (Action.CREATE, Action.REPLACE)]
         deletes = [c for c in dests if c.action in (Action.DELETE, Action.REPLACE)]
         created = self._run([[c] for c in creates], self._create, "create")
         self._run([[c] for c in dests if c.action is Action.UPDATE], self._update)
-        self._run([[c] for c in plan.changes if c.address.type == "environment"], self._environment)
-        self._run(_by_flag(c for c in plan.changes if c.address.type == "flag"), self._flag)
+        self._run([[c] for c in plan.environments], self._environment)
+        self._run(_by_flag(plan.flags), self._flag)
         ready = [c for c in deletes if c.action is Action.DELETE or c.address in created]
         for c in deletes:
             if c not in ready:
@@ -98,14 +99,16 @@ class Applier:
 
     # --- phases ----------------------------------------------------------------------------
 
-    def _run(self, units: list[Unit], fn: Callable[[Unit], str], step: str | None = None) -> set[Address]:
+    def _run(
+        self, units: Sequence[Sequence[C]], fn: Callable[[Sequence[C]], str], step: str | None = None
+    ) -> set[Address]:
         """Apply ``units`` concurrently; return the addresses that succeeded."""
         done: set[Address] = set()
 
         def step_of(change: Change) -> str | None:
             return step if change.action is Action.REPLACE else None
 
-        def one(unit: Unit) -> None:
+        def one(unit: Sequence[C]) -> None:
             if self.stop.is_set():
                 for c in unit:
                     self._record(ChangeResult(c, Status.SKIPPED, self.stop_reason, step=step_of(c)))
@@ -143,13 +146,13 @@ class Applier:
 
     # --- writes ----------------------------------------------------------------------------
 
-    def _spec(self, change: Change) -> DestinationSpec:
+    def _spec(self, change: DestinationChange) -> DestinationSpec:
         spec = self.desired.destination(change.address)
         if spec is None:  # a saved plan whose config no longer declares it (checked earlier)
             raise LdsegError(f"{change.address} is no longer in the configuration")
         return spec
 
-    def _create(self, unit: Unit) -> str:
+    def _create(self, unit: Sequence[DestinationChange]) -> str:
         """POST is not idempotent: after an ambiguous failure, read back and only POST again if the
         destination really is not there (no duplicates)."""
         spec = self._spec(unit[0])
@@ -169,7 +172,7 @@ class Applier:
 
         return self._read_back_on_doubt(send, recover)
 
-    def _update(self, unit: Unit) -> str:
+    def _update(self, unit: Sequence[DestinationChange]) -> str:
         """Replace and add ops are idempotent; a remove op is not (the field is gone the second
         time), so after an ambiguous failure the destination is read back and only what is still
         missing is sent again."""
@@ -214,7 +217,7 @@ class Applier:
                 self.client.pause_before_retry(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _delete(self, unit: Unit) -> str:
+    def _delete(self, unit: Sequence[DestinationChange]) -> str:
         change = unit[0]
         assert change.live_id is not None
         a = change.address
@@ -228,31 +231,31 @@ class Applier:
             raise
         return f"deleted (id {change.live_id})"
 
-    def _environment(self, unit: Unit) -> str:
+    def _environment(self, unit: Sequence[EnvironmentChange]) -> str:
         a = unit[0].address
         ops = [{"op": "replace", "path": "/" + d.path, "value": d.after} for d in unit[0].diffs]
         self.client.patch(f"/api/v2/projects/{seg(a.project)}/environments/{seg(a.environment)}", ops)
         return ", ".join(f"{d.path} = {str(d.after).lower()}" for d in unit[0].diffs)
 
-    def _flag(self, unit: Unit) -> str:
+    def _flag(self, unit: Sequence[FlagChange]) -> str:
         a = unit[0].address
         ops = [
             {
                 "op": "replace",
                 "path": f"/environments/{_pointer(c.address.environment)}/trackEvents",
-                "value": c.diffs[0].after,
+                "value": c.export,
             }
             for c in unit
         ]
         self.client.patch(
             f"/api/v2/flags/{seg(a.project)}/{seg(a.name)}", {"comment": self.comment, "patch": ops}
         )
-        return "export on" if unit[0].diffs[0].after else "export off"
+        return "export on" if unit[0].export else "export off"
 
 
-def _by_flag(changes: Iterable[Change]) -> list[Unit]:
+def _by_flag(changes: Iterable[FlagChange]) -> list[list[FlagChange]]:
     """Group flag changes by (project, flag key): one PATCH covers all of a flag's environments."""
-    groups: dict[tuple[str, str], list[Change]] = {}
+    groups: dict[tuple[str, str], list[FlagChange]] = {}
     for c in changes:
         groups.setdefault((c.address.project, c.address.name), []).append(c)
     return list(groups.values())
@@ -266,7 +269,7 @@ def _unpointer(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def destination_patch(change: Change, spec: DestinationSpec) -> list[dict[str, Any]]:
+def destination_patch(change: DestinationChange, spec: DestinationSpec) -> list[dict[str, Any]]:
     """JSON Patch ops for a destination update: ``/on`` and ``/config/<field>`` paths only."""
     ops: list[dict[str, Any]] = []
     for d in change.diffs:

@@ -64,59 +64,190 @@ class FieldDiff:
         )
 
 
+# --- guards: what the remote object looked like when planned -------------------------------------
+
+
 @dataclass(frozen=True)
+class DestinationGuard:
+    """A destination as planned from: ``absent`` for a create, else its id, version and a
+    fingerprint of its content (a saved plan is stale once any of them moved)."""
+
+    id: str | None = None
+    version: float | int | None = None
+    fingerprint: str | None = None
+    absent: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.absent:
+            return {"absent": True}
+        return {"id": self.id, "version": self.version, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DestinationGuard:
+        if data.get("absent"):
+            return cls(absent=True)
+        id_ = data.get("id")
+        return cls(None if id_ is None else str(id_), data.get("version"), data.get("fingerprint"))
+
+
+@dataclass(frozen=True)
+class EnvironmentGuard:
+    """The environment's defaultTrackEvents as planned from (environments carry no version)."""
+
+    default_track_events: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"defaultTrackEvents": self.default_track_events}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnvironmentGuard:
+        return cls(data.get("defaultTrackEvents"))
+
+
+@dataclass(frozen=True)
+class FlagGuard:
+    """The flag's ``_version`` (recorded only: it moves with edits to other environments) and the
+    version of its configuration in the planned environment (compared)."""
+
+    flag_version: int | None
+    env_version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"_version": self.flag_version, "version": self.env_version}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlagGuard:
+        return cls(data.get("_version"), data.get("version"))
+
+
+Guard = DestinationGuard | EnvironmentGuard | FlagGuard
+
+
+# --- changes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
 class Change:
+    """One planned change: its address, action and field-level diff (what every output shows).
+    The subclasses carry what each resource type needs to be applied and guarded."""
+
     address: Address
     action: Action
     diffs: tuple[FieldDiff, ...] = ()
-    #: destination kind after the change (before it, for a delete)
-    kind: str | None = None
-    #: the old kind of a replaced destination
-    old_kind: str | None = None
-    #: LaunchDarkly ``_id`` of the existing destination (update, delete, replace)
-    live_id: str | None = None
-    #: what the remote object looked like when planned (checked before a saved plan is applied)
-    guard: Mapping[str, Any] | None = None
-
-    @property
-    def has_secret_writes(self) -> bool:
-        """Does realising this change send a secret (which a read-back cannot confirm: masked)?"""
-        return any(d.sensitive and d.op != "remove" for d in self.diffs)
 
     @property
     def sort_key(self) -> tuple[int, Address]:
         return (_TYPE_ORDER[self.address.type], self.address)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "address": str(self.address),
             "type": self.address.type,
             "action": self.action.value,
             "diff": [d.to_dict() for d in self.diffs],
         }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Change:
+        """Inverse of ``to_dict``; raises KeyError/ValueError/TypeError on malformed input."""
+        address = Address.parse(str(data["address"]))
+        if address.type != data.get("type", address.type):
+            raise ValueError(f"type {data.get('type')!r} does not match address {address}")
+        action = Action(data["action"])
+        diffs = tuple(FieldDiff.from_dict(d) for d in data.get("diff", []))
+        guard = data.get("guard") or {}
+        if address.type == "destination":
+            return DestinationChange(
+                address=address,
+                action=action,
+                diffs=diffs,
+                kind=str(data["kind"]),
+                old_kind=data.get("old_kind"),
+                live_id=data.get("live_id"),
+                guard=DestinationGuard.from_dict(guard),
+            )
+        if len(diffs) != 1 or action is not Action.UPDATE:
+            raise ValueError(f"{address}: an {address.type} change is one update of one field")
+        if address.type == "environment":
+            return EnvironmentChange(
+                address=address, action=action, diffs=diffs, guard=EnvironmentGuard.from_dict(guard)
+            )
+        return FlagChange(address=address, action=action, diffs=diffs, guard=FlagGuard.from_dict(guard))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DestinationChange(Change):
+    #: the destination's kind after the change (before it, for a delete)
+    kind: str
+    #: the old kind of a replaced destination
+    old_kind: str | None = None
+    #: LaunchDarkly ``_id`` of the existing destination (update, delete, replace)
+    live_id: str | None = None
+    guard: DestinationGuard
+
+    @property
+    def has_secret_writes(self) -> bool:
+        """Does realising this change send a secret (which a read-back cannot confirm: masked)?"""
+        return any(d.sensitive and d.op != "remove" for d in self.diffs)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
         for key in ("kind", "old_kind", "live_id"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
-        if self.guard is not None:
-            out["guard"] = dict(self.guard)
+        out["guard"] = self.guard.to_dict()
         return out
 
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentChange(Change):
+    """The environment's defaultTrackEvents ("send detailed events for new flags")."""
+
+    guard: EnvironmentGuard
+
+    @property
+    def default_track_events(self) -> bool:
+        return bool(self.diffs[0].after)
+
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Change:
-        """Inverse of ``to_dict``; raises KeyError/ValueError on malformed input."""
-        address = Address.parse(str(data["address"]))
-        if address.type != data.get("type", address.type):
-            raise ValueError(f"type {data.get('type')!r} does not match address {address}")
-        return cls(
-            address=address,
-            action=Action(data["action"]),
-            diffs=tuple(FieldDiff.from_dict(d) for d in data.get("diff", [])),
-            kind=data.get("kind"),
-            old_kind=data.get("old_kind"),
-            live_id=data.get("live_id"),
-            guard=data.get("guard"),
+    def of(cls, address: Address, before: bool, after: bool) -> EnvironmentChange:
+        diff = FieldDiff(
+            "defaultTrackEvents",
+            before,
+            after,
+            op="replace",
+            reason="for flags created from now on; existing flags keep their own setting",
         )
+        return cls(address=address, action=Action.UPDATE, diffs=(diff,), guard=EnvironmentGuard(before))
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"guard": self.guard.to_dict()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlagChange(Change):
+    """A flag's trackEvents in one environment: export on or off."""
+
+    guard: FlagGuard
+
+    @property
+    def export(self) -> bool:
+        """What the change wants: True turns export on, False off."""
+        return bool(self.diffs[0].after)
+
+    @property
+    def planned_from(self) -> bool:
+        """The trackEvents LaunchDarkly had when the change was planned."""
+        return bool(self.diffs[0].before)
+
+    @classmethod
+    def of(cls, address: Address, export: bool, guard: FlagGuard) -> FlagChange:
+        diff = FieldDiff("trackEvents", not export, export, op="replace")
+        return cls(address=address, action=Action.UPDATE, diffs=(diff,), guard=guard)
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"guard": self.guard.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -205,12 +336,24 @@ class Plan:
     def empty(self) -> bool:
         return not self.changes
 
+    @property
+    def destinations(self) -> list[DestinationChange]:
+        return [c for c in self.changes if isinstance(c, DestinationChange)]
+
+    @property
+    def environments(self) -> list[EnvironmentChange]:
+        return [c for c in self.changes if isinstance(c, EnvironmentChange)]
+
+    @property
+    def flags(self) -> list[FlagChange]:
+        return [c for c in self.changes if isinstance(c, FlagChange)]
+
     def summary(self) -> Summary:
         counts = dict.fromkeys(("add", "change", "destroy", "flags_on", "flags_off", "environments"), 0)
         for c in self.changes:
-            if c.address.type == "flag":
-                counts["flags_on" if c.diffs[0].after else "flags_off"] += 1
-            elif c.address.type == "environment":
+            if isinstance(c, FlagChange):
+                counts["flags_on" if c.export else "flags_off"] += 1
+            elif isinstance(c, EnvironmentChange):
                 counts["environments"] += 1
             elif c.action is Action.CREATE:
                 counts["add"] += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ldseg.model import LiveState
-from ldseg.plan import Action, Change, Plan
+from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
 from ldseg.planner.destinations import content_fingerprint
 from ldseg.render.common import fmt
 
@@ -69,36 +69,36 @@ class _LiveIndex:
 
 
 def _guard_moved(c: Change, index: _LiveIndex) -> str | None:
-    live = index.live
-    if c.address.type == "destination":
+    if isinstance(c, DestinationChange):
         return _destination(c, index)
-    if c.address.type == "environment":
-        env = live.environments.get(c.address.scope)
-        planned = (c.guard or {}).get("defaultTrackEvents")
+    if isinstance(c, EnvironmentChange):
+        env = index.live.environments.get(c.address.scope)
+        planned = c.guard.default_track_events
         if env is not None and env.default_track_events != planned:
             now = fmt(env.default_track_events)
             return f"{c.address} defaultTrackEvents is now {now} (planned from {fmt(planned)})"
         return None
-    flag = live.flags.get(c.address.project, {}).get(c.address.name)
+    assert isinstance(c, FlagChange)
+    flag = index.live.flags.get(c.address.project, {}).get(c.address.name)
     state = flag.envs.get(c.address.environment) if flag else None
     if flag is None or state is None:
         return None  # not read now (gone, archived, or no longer selected): the change comparison says so
-    guard = c.guard or {}
-    planned_from = c.diffs[0].before if c.diffs else None
-    if state.version != guard.get("version") or state.track_events != planned_from:
-        return f"{c.address} changed in LaunchDarkly (version {guard.get('version')} -> {state.version})"
+    if state.version != c.guard.env_version or state.track_events != c.planned_from:
+        return f"{c.address} changed in LaunchDarkly (version {c.guard.env_version} -> {state.version})"
     return None
 
 
-def _destination(c: Change, index: _LiveIndex) -> str | None:
-    guard = c.guard or {}
+def _destination(c: DestinationChange, index: _LiveIndex) -> str | None:
+    guard = c.guard
     if c.action in (Action.CREATE, Action.REPLACE) and (c.address, c.kind) in index.kinds:
         return f"{c.address} ({c.kind}) now exists in LaunchDarkly (created after the plan)"
     if c.action is Action.CREATE:
         return None
-    current = index.by_id.get(str(guard.get("id", c.live_id)))
+    current = index.by_id.get(str(guard.id if guard.id is not None else c.live_id))
     if current is None:
         return f"{c.address} (id {c.live_id}) no longer exists in LaunchDarkly"
-    if current.version != guard.get("version") or content_fingerprint(current) != guard.get("fingerprint"):
-        return f"{c.address} changed in LaunchDarkly (version {guard.get('version')} -> {current.version})"
+    if current.version != guard.version:
+        return f"{c.address} changed in LaunchDarkly (version {guard.version} -> {current.version})"
+    if content_fingerprint(current) != guard.fingerprint:
+        return f"{c.address} changed in LaunchDarkly (its content, at the same version {current.version})"
     return None

@@ -36,7 +36,7 @@ from ldseg.cli.options import (
 from ldseg.console import console
 from ldseg.errors import LdsegError
 from ldseg.model import DesiredState, DestinationSpec, glob_match
-from ldseg.plan import Action
+from ldseg.plan import Action, DestinationChange
 from ldseg.planfile import dumps
 from ldseg.progress import Progress
 from ldseg.render.smoke import render_smoke_markdown, render_smoke_text, smoke_document
@@ -178,7 +178,7 @@ def after_apply(conn: Connection, desired: DesiredState, report: ApplyReport) ->
             r.change.address
             for r in report.results
             if r.status is Status.APPLIED
-            and r.change.address.type == "destination"
+            and isinstance(r.change, DestinationChange)
             and r.change.action in _SMOKED_ACTIONS
             and r.step in (None, "create")
         }

@@ -16,7 +16,7 @@ from typing import Any
 from ldseg import kinds
 from ldseg.errors import PlanError, Problem
 from ldseg.model import DestinationSpec, LiveDestination, ScopeSpec
-from ldseg.plan import Action, Change, FieldDiff
+from ldseg.plan import Action, DestinationChange, DestinationGuard, FieldDiff
 from ldseg.planner.context import Context, PlanOptions
 from ldseg.secrets import SecretState, compare_secret
 
@@ -35,10 +35,10 @@ def plan_destinations(scope: ScopeSpec, live_items: Iterable[LiveDestination], c
             diffs = _diff_destination(spec, current, ctx)
             if diffs:
                 ctx.changes.append(
-                    Change(
-                        spec.address,
-                        Action.UPDATE,
-                        tuple(diffs),
+                    DestinationChange(
+                        address=spec.address,
+                        action=Action.UPDATE,
+                        diffs=tuple(diffs),
                         kind=spec.kind,
                         live_id=current.id,
                         guard=destination_guard(current),
@@ -47,10 +47,10 @@ def plan_destinations(scope: ScopeSpec, live_items: Iterable[LiveDestination], c
     undeclared = [d for n, d in live_by_name.items() if n not in scope.destinations]
     for current in sorted([*undeclared, *leftovers], key=lambda d: (d.name, d.id)):
         ctx.changes.append(
-            Change(
-                current.address,
-                Action.DELETE,
-                tuple(_describe_live(current)),
+            DestinationChange(
+                address=current.address,
+                action=Action.DELETE,
+                diffs=tuple(_describe_live(current)),
                 kind=current.kind,
                 live_id=current.id,
                 guard=destination_guard(current),
@@ -103,7 +103,13 @@ def _plan_create(spec: DestinationSpec, ctx: Context) -> None:
         return
     diffs = [FieldDiff("kind", None, spec.kind), FieldDiff("on", None, spec.on), *_describe_config(spec)]
     ctx.changes.append(
-        Change(spec.address, Action.CREATE, tuple(diffs), kind=spec.kind, guard={"absent": True})
+        DestinationChange(
+            address=spec.address,
+            action=Action.CREATE,
+            diffs=tuple(diffs),
+            kind=spec.kind,
+            guard=DestinationGuard(absent=True),
+        )
     )
 
 
@@ -116,10 +122,10 @@ def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: Context)
         *_describe_config(spec),
     ]
     ctx.changes.append(
-        Change(
-            spec.address,
-            Action.REPLACE,
-            tuple(diffs),
+        DestinationChange(
+            address=spec.address,
+            action=Action.REPLACE,
+            diffs=tuple(diffs),
             kind=spec.kind,
             old_kind=current.kind,
             live_id=current.id,
@@ -261,9 +267,9 @@ def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: C
     return None
 
 
-def destination_guard(current: LiveDestination) -> dict[str, Any]:
+def destination_guard(current: LiveDestination) -> DestinationGuard:
     """What a saved plan checks before touching this destination again."""
-    return {"id": current.id, "version": current.version, "fingerprint": content_fingerprint(current)}
+    return DestinationGuard(current.id, current.version, content_fingerprint(current))
 
 
 def content_fingerprint(current: LiveDestination) -> str:

@@ -6,7 +6,7 @@ Flag changes are cheap value comparisons (no deepdiff): a plan may hold tens of 
 from __future__ import annotations
 
 from ldseg.model import Address, LiveState, ScopeSpec
-from ldseg.plan import Action, Change, FieldDiff
+from ldseg.plan import EnvironmentChange, FlagChange, FlagGuard
 from ldseg.planner.context import Context
 
 
@@ -16,22 +16,8 @@ def plan_exports(scope: ScopeSpec, live: LiveState, ctx: Context) -> None:
     env = live.environments.get(scope.key)
     wanted_default = export.default_track_events
     if env is not None and wanted_default is not None and env.default_track_events != wanted_default:
-        ctx.changes.append(
-            Change(
-                Address("environment", scope.project, scope.environment),
-                Action.UPDATE,
-                (
-                    FieldDiff(
-                        "defaultTrackEvents",
-                        env.default_track_events,
-                        wanted_default,
-                        op="replace",
-                        reason="for flags created from now on; existing flags keep their own setting",
-                    ),
-                ),
-                guard={"defaultTrackEvents": env.default_track_events},
-            )
-        )
+        address = Address("environment", scope.project, scope.environment)
+        ctx.changes.append(EnvironmentChange.of(address, env.default_track_events, wanted_default))
     selection = export.flags
     if selection is None:
         return
@@ -48,11 +34,5 @@ def plan_exports(scope: ScopeSpec, live: LiveState, ctx: Context) -> None:
         else:
             continue
         if state.track_events != wanted:
-            ctx.changes.append(
-                Change(
-                    Address("flag", scope.project, scope.environment, key),
-                    Action.UPDATE,
-                    (FieldDiff("trackEvents", state.track_events, wanted, op="replace"),),
-                    guard={"_version": flag.version, "version": state.version},
-                )
-            )
+            address = Address("flag", scope.project, scope.environment, key)
+            ctx.changes.append(FlagChange.of(address, wanted, FlagGuard(flag.version, state.version)))

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ldseg.model import LiveState, Settings
-from ldseg.plan import Action, Change, SafetyIssue
+from ldseg.plan import Action, Change, DestinationChange, FlagChange, SafetyIssue
 
 MIN_EXPORTING = 10
 OVERRIDE = "Check that this is intended, then apply with --force (or raise the setting)."
@@ -23,7 +23,7 @@ OVERRIDE = "Check that this is intended, then apply with --force (or raise the s
 
 def check(changes: Sequence[Change], live: LiveState, settings: Settings) -> list[SafetyIssue]:
     issues: list[SafetyIssue] = []
-    deletes = [c for c in changes if c.address.type == "destination" and c.action is Action.DELETE]
+    deletes = [c for c in changes if isinstance(c, DestinationChange) and c.action is Action.DELETE]
     limit = settings.max_destination_deletes
     if len(deletes) > limit:
         names = ", ".join(str(c.address) for c in deletes[:5]) + (" ..." if len(deletes) > 5 else "")
@@ -38,9 +38,7 @@ def check(changes: Sequence[Change], live: LiveState, settings: Settings) -> lis
                 f"settings.safety.max_destination_deletes allows {limit}. {OVERRIDE}",
             )
         )
-    offs = Counter(
-        "/".join(c.address.scope) for c in changes if c.address.type == "flag" and not c.diffs[0].after
-    )
+    offs = Counter("/".join(c.address.scope) for c in changes if isinstance(c, FlagChange) and not c.export)
     pct = settings.max_export_off_percent
     for scope, count in sorted(offs.items()):
         project, env = scope.split("/", 1)

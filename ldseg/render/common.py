@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ldseg.plan import Action, Change, FieldDiff
+from ldseg.plan import Action, Change, FieldDiff, FlagChange
 from ldseg.secrets import SENSITIVE
 
 VERBS = {
@@ -50,8 +50,8 @@ def group_changes(changes: Iterable[Change]) -> list[list[Change]]:
         last = groups[-1][0] if groups else None
         if (
             last is not None
-            and c.address.type == "flag"
-            and last.address.type == "flag"
+            and isinstance(c, FlagChange)
+            and isinstance(last, FlagChange)
             and last.address.scope == c.address.scope
         ):
             groups[-1].append(c)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ldseg import __version__
-from ldseg.plan import Action, Change, Plan
+from ldseg.plan import Action, Change, DestinationChange, Plan
 from ldseg.render.common import describe_diff
 from ldseg.render.markdown import frame, to_diff_markers
 
@@ -19,7 +19,7 @@ def describe(change: Change) -> str:
         return f"{a} is in the config but missing in LaunchDarkly (deleted outside ldseg, or never applied)"
     if change.action is Action.DELETE:
         return f"{a} exists in LaunchDarkly but not in the config (created outside ldseg)"
-    if change.action is Action.REPLACE:
+    if isinstance(change, DestinationChange) and change.action is Action.REPLACE:
         has, says = change.old_kind, change.kind
         return f"{a} changed kind outside ldseg: LaunchDarkly has {has}, the config says {says}"
     return f"{a} changed outside ldseg"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ldseg.plan import Plan
+from ldseg.plan import FlagChange, Plan
 from ldseg.render.common import group_changes
 from ldseg.render.text import render_group
 
@@ -32,7 +32,7 @@ def render_markdown(
     blocks: list[Block] = []
     for group in group_changes(plan.changes):
         lines = [to_diff_markers(line) for line in render_group(group)]
-        if group[0].address.type == "flag":  # header, one line per flag, closing brace
+        if isinstance(group[0], FlagChange):  # header, one line per flag, closing brace
             blocks.append([(lines[0], 0), (lines[1], 0), *((ln, 1) for ln in lines[2:-1]), (lines[-1], 0)])
         else:
             blocks.append([(ln, 0) for ln in lines[:-1]] + [(lines[-1], 1)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ldseg.applier import ApplyReport, ChangeResult, Status
-from ldseg.plan import SYMBOLS, Action
+from ldseg.plan import SYMBOLS, Action, FlagChange
 
 
 def result_line(result: ChangeResult) -> str | None:
@@ -17,7 +17,7 @@ def result_line(result: ChangeResult) -> str | None:
         return f"! {c.address}{step}: FAILED: {result.detail}"
     if result.status is Status.SKIPPED:
         return f"  {c.address}{step}: skipped: {result.detail}"
-    if c.address.type == "flag":
+    if isinstance(c, FlagChange):
         return None
     return f"{SYMBOLS[c.action]} {c.address}{step}: {result.detail}"
 
@@ -27,9 +27,9 @@ def flag_lines(report: ApplyReport) -> list[str]:
     on: Counter[str] = Counter()
     off: Counter[str] = Counter()
     for r in report.results:
-        if r.status is Status.APPLIED and r.change.address.type == "flag":
+        if r.status is Status.APPLIED and isinstance(r.change, FlagChange):
             scope = "/".join(r.change.address.scope)
-            (on if r.change.diffs[0].after else off)[scope] += 1
+            (on if r.change.export else off)[scope] += 1
     return [
         f"~ flag:{scope}/*: {on[scope]} now export, {off[scope]} stopped exporting"
         for scope in sorted(set(on) | set(off))
@@ -43,9 +43,9 @@ def totals_line(report: ApplyReport) -> str:
     changed = sum(1 for r in dests if r.change.action is Action.UPDATE)
     destroyed = sum(1 for r in dests if r.change.action is Action.DELETE or r.step == "delete")
     parts = [f"{added} added, {changed} changed, {destroyed} destroyed"]
-    flags = [r for r in applied if r.change.address.type == "flag"]
+    flags = [r.change for r in applied if isinstance(r.change, FlagChange)]
     if flags:
-        on = sum(1 for r in flags if r.change.diffs[0].after)
+        on = sum(1 for c in flags if c.export)
         parts.append(f"flags: {on} now export, {len(flags) - on} stopped")
     envs = sum(1 for r in applied if r.change.address.type == "environment")
     if envs:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from ldseg.plan import SYMBOLS, Action, Change, Plan
+from ldseg.plan import SYMBOLS, Action, Change, DestinationChange, FlagChange, Plan
 from ldseg.render.common import VERBS, diff_line, group_changes
 
 _COLORS = {"+": "green", "~": "yellow", "-": "red", "±": "magenta"}
@@ -36,21 +36,22 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
 
 
 def render_group(group: Sequence[Change], style: Styler = _plain) -> list[str]:
-    if group[0].address.type == "flag":
-        return _flag_block(group, style)
+    flags = [c for c in group if isinstance(c, FlagChange)]
+    if flags:
+        return _flag_block(flags, style)
     return _change_block(group[0], style)
 
 
-def _flag_block(changes: Sequence[Change], style: Styler) -> list[str]:
+def _flag_block(changes: Sequence[FlagChange], style: Styler) -> list[str]:
     """Flag exports of one scope, one key per line: ``+ key`` export on, ``- key`` export off."""
     scope = "/".join(changes[0].address.scope)
-    on = sum(1 for c in changes if c.diffs[0].after)
+    on = sum(1 for c in changes if c.export)
     lines = [
         f"  # flags in {scope}: {on} to export, {len(changes) - on} to stop exporting",
         style("~", f"  ~ flag:{scope}/* (trackEvents) {{"),
     ]
     for c in changes:
-        symbol = "+" if c.diffs[0].after else "-"
+        symbol = "+" if c.export else "-"
         lines.append(style(symbol, f"      {symbol} {c.address.name}"))
     lines.append("    }")
     return lines
@@ -59,14 +60,15 @@ def _flag_block(changes: Sequence[Change], style: Styler) -> list[str]:
 def _change_block(change: Change, style: Styler) -> list[str]:
     symbol = SYMBOLS[change.action]
     header = f"  # {change.address} {VERBS[change.action]}"
-    if change.action is Action.REPLACE:
+    live_id = change.live_id if isinstance(change, DestinationChange) else None
+    if isinstance(change, DestinationChange) and change.action is Action.REPLACE:
         header += (
             f" (kind {change.old_kind} -> {change.kind}: the new one is created, then the old one deleted)"
         )
     lines = [header, style(symbol, f"  {symbol} {change.address} {{")]
     width = max((len(d.path) for d in change.diffs), default=0)
-    if change.live_id and change.action is not Action.CREATE:
-        lines.append(f'        {"id".ljust(width)} = "{change.live_id}"')
+    if live_id and change.action is not Action.CREATE:
+        lines.append(f'        {"id".ljust(width)} = "{live_id}"')
     for d in change.diffs:
         sym, text = diff_line(d, change.action, width)
         lines.append(style(sym, f"      {sym} {text}"))

@@ -5,17 +5,13 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 
 from ldseg.model import Address
-from ldseg.plan import Action, Change, FieldDiff, Plan
+from ldseg.plan import Action, DestinationChange, DestinationGuard, FieldDiff, FlagChange, FlagGuard, Plan
 from ldseg.render.markdown import render_markdown, to_diff_markers
 
 
-def flag_changes(n: int) -> tuple[Change, ...]:
+def flag_changes(n: int) -> tuple[FlagChange, ...]:
     return tuple(
-        Change(
-            Address("flag", "web", f"env-{i // 1000}", f"flag-{i:05d}"),
-            Action.UPDATE,
-            (FieldDiff("trackEvents", False, True),),
-        )
+        FlagChange.of(Address("flag", "web", f"env-{i // 1000}", f"flag-{i:05d}"), True, FlagGuard(1, 1))
         for i in range(n)
     )
 
@@ -28,10 +24,12 @@ def html(text: str) -> str:
 def test_layout_summary_outside_the_fold_diff_inside() -> None:
     plan = Plan(
         (
-            Change(
-                Address("destination", "web", "production", "seg"),
-                Action.CREATE,
-                (FieldDiff("kind", None, "segment"), FieldDiff("config.writeKey", sensitive=True)),
+            DestinationChange(
+                address=Address("destination", "web", "production", "seg"),
+                action=Action.CREATE,
+                diffs=(FieldDiff("kind", None, "segment"), FieldDiff("config.writeKey", sensitive=True)),
+                kind="segment",
+                guard=DestinationGuard(absent=True),
             ),
             *flag_changes(2),
         )

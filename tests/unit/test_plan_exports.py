@@ -11,7 +11,7 @@ from ldseg.model import (
     Location,
     ScopeSpec,
 )
-from ldseg.plan import Action, FieldDiff, Plan
+from ldseg.plan import Action, EnvironmentChange, EnvironmentGuard, FieldDiff, FlagGuard, Plan
 from ldseg.planner import make_plan
 from ldseg.render.text import render_plan
 
@@ -38,7 +38,8 @@ def test_new_flags_sets_default_track_events() -> None:
     assert str(change.address) == "environment:web/production"
     assert change.diffs[0].path == "defaultTrackEvents"
     assert (change.diffs[0].before, change.diffs[0].after) == (False, True)
-    assert change.guard == {"defaultTrackEvents": False}
+    assert isinstance(change, EnvironmentChange) and change.guard == EnvironmentGuard(False)
+    assert change.default_track_events is True
     assert p.summary().line() == "Plan: 0 to add, 0 to change, 0 to destroy; environments: 1 to change."
     assert plan(ExportSpec(LOC, new_flags=True), default=True).empty
 
@@ -55,7 +56,8 @@ def test_selected_flags_export_and_others_are_kept() -> None:
     assert [(str(c.address), c.diffs) for c in p.changes] == [
         ("flag:web/production/a", (FieldDiff("trackEvents", False, True, op="replace"),))
     ]
-    assert p.changes[0].guard == {"_version": 3, "version": 7}
+    (change,) = p.flags
+    assert change.guard == FlagGuard(3, 7) and change.export is True and change.planned_from is False
     assert (
         p.summary().line()
         == "Plan: 0 to add, 0 to change, 0 to destroy; flags: 1 to export, 0 to stop exporting."
@@ -65,7 +67,7 @@ def test_selected_flags_export_and_others_are_kept() -> None:
 def test_others_off_turns_unselected_flags_off() -> None:
     sel = FlagSelection(keys=("a",), others="off")
     p = plan(ExportSpec(LOC, flags=sel), flag("a", True), flag("c", True), flag("d", False))
-    assert [(c.address.name, c.diffs[0].after) for c in p.changes] == [("c", False)]
+    assert [(c.address.name, c.export) for c in p.flags] == [("c", False)]
 
 
 def test_all_exports_every_flag_and_new_ones() -> None:

@@ -72,13 +72,13 @@ def test_create_update_delete() -> None:
         ("destination:web/production/gone", Action.DELETE),
         ("destination:web/production/new", Action.CREATE),
     ]
-    update = p.changes[0]
+    update = p.destinations[0]
     assert update.diffs == (
         FieldDiff("on", False, True, op="replace"),
         FieldDiff("config.userIDContextKind", "account", "user", op="replace"),
     )
     assert update.live_id == "id-changed"
-    assert update.guard is not None and update.guard["version"] == 1
+    assert update.guard.version == 1 and update.guard.id == "id-changed"
     create = p.changes[2]
     assert create.diffs == (
         FieldDiff("kind", None, "segment"),
@@ -142,7 +142,7 @@ def test_optional_field_removed_and_unknown_live_fields_left_alone() -> None:
 
 def test_kind_change_is_a_replacement() -> None:
     p = plan(desired(spec("s")), live(live_dest("s", "kinesis", config={"region": "r"})))
-    (change,) = p.changes
+    (change,) = p.destinations
     assert change.action is Action.REPLACE
     assert (change.old_kind, change.kind, change.live_id) == ("kinesis", "segment", "id-s")
     assert change.diffs[0] == FieldDiff("kind", "kinesis", "segment")
@@ -168,7 +168,7 @@ def test_interrupted_replacement_is_completed() -> None:
             live_dest("s", "kinesis", id="old", config={}),
         ),
     )
-    (change,) = p.changes
+    (change,) = p.destinations
     assert (change.action, change.live_id) == (Action.DELETE, "old")
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ldseg.model import Address
-from ldseg.plan import Action, Change, FieldDiff, Plan
+from ldseg.plan import Action, DestinationChange, DestinationGuard, FieldDiff, Plan
 from ldseg.render.text import render_plan
 
 
@@ -12,33 +12,36 @@ def addr(name: str) -> Address:
 def test_render_all_actions() -> None:
     p = Plan(
         (
-            Change(
-                addr("new"),
-                Action.CREATE,
-                (
+            DestinationChange(
+                address=addr("new"),
+                action=Action.CREATE,
+                diffs=(
                     FieldDiff("kind", None, "segment"),
                     FieldDiff("on", None, True),
                     FieldDiff("config.writeKey", sensitive=True),
                 ),
                 kind="segment",
+                guard=DestinationGuard(absent=True),
             ),
-            Change(
-                addr("upd"),
-                Action.UPDATE,
-                (
+            DestinationChange(
+                address=addr("upd"),
+                action=Action.UPDATE,
+                diffs=(
                     FieldDiff("on", False, True, op="replace"),
                     FieldDiff("config.writeKey", sensitive=True, reason="--rotate-secrets", op="replace"),
                     FieldDiff("config.userIDContextKind", None, "user", op="add"),
                 ),
                 kind="segment",
                 live_id="abc",
+                guard=DestinationGuard("abc", 1, "sha256:0"),
             ),
-            Change(
-                addr("old"),
-                Action.DELETE,
-                (FieldDiff("kind", "kinesis", None), FieldDiff("config.region", "eu", None)),
+            DestinationChange(
+                address=addr("old"),
+                action=Action.DELETE,
+                diffs=(FieldDiff("kind", "kinesis", None), FieldDiff("config.region", "eu", None)),
                 kind="kinesis",
                 live_id="def",
+                guard=DestinationGuard("def", 1, "sha256:1"),
             ),
         )
     )
@@ -76,6 +79,16 @@ def test_render_empty_plan() -> None:
 
 
 def test_color_only_when_asked() -> None:
-    p = Plan((Change(addr("new"), Action.CREATE, (FieldDiff("on", None, True),)),))
+    p = Plan(
+        (
+            DestinationChange(
+                address=addr("new"),
+                action=Action.CREATE,
+                diffs=(FieldDiff("on", None, True),),
+                kind="segment",
+                guard=DestinationGuard(absent=True),
+            ),
+        )
+    )
     assert "\x1b[" not in render_plan(p)
     assert "\x1b[32m" in render_plan(p, color=True)
