@@ -285,11 +285,71 @@ class LiveFlag:
 
 @dataclass(frozen=True)
 class LiveState:
-    """What ldseg read from LaunchDarkly for the scopes it plans."""
+    """What ldseg read from LaunchDarkly: the objects, and the facts the reading found (what does
+    not exist, what is archived...). The reader only reports facts; the planner decides which of
+    them are problems and which are warnings."""
 
     environments: Mapping[Scope, LiveEnvironment]
     destinations: Mapping[Scope, tuple[LiveDestination, ...]]
-    #: project key -> flag key -> flag; only flags the plan needs (see ld/flags.py)
+    #: project key -> flag key -> flag; only flags the plan needs
     flags: Mapping[str, Mapping[str, LiveFlag]] = field(default_factory=dict)
     #: names of destinations LD listed without a usable self link (scope unknown)
     unplaced_destinations: frozenset[str] = frozenset()
+    #: projects that do not exist; environments that do not exist in a project that does
+    missing_projects: frozenset[str] = frozenset()
+    missing_environments: frozenset[Scope] = frozenset()
+    #: (project, key) of exact keys that do not exist, and of those that are archived
+    missing_keys: frozenset[tuple[str, str]] = frozenset()
+    archived_keys: frozenset[tuple[str, str]] = frozenset()
+    #: things about the reading itself worth saying (e.g. a page that had to be read again)
+    notes: tuple[str, ...] = ()
+
+
+# --- what to read --------------------------------------------------------------------------------
+
+#: Up to this many exact keys are read one by one instead of listing the project.
+FETCH_BY_KEY_MAX = 25
+
+
+@dataclass(frozen=True)
+class FlagNeeds:
+    """What one project's flags are read for: the selections of its scopes (environment, selection),
+    and, decided once from them, the environments to read and whether to read flag by flag (a few
+    exact keys, other flags kept) or to list the project."""
+
+    project: str
+    selections: tuple[tuple[str, FlagSelection], ...]
+    envs: tuple[str, ...] = field(init=False)
+    exact_keys: tuple[str, ...] = field(init=False)
+    by_key: bool = field(init=False)
+    #: some scope turns unselected flags off (or everything is read): every flag is needed
+    needs_all: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        exact = sorted({k for _, s in self.selections for k in s.exact_keys})
+        object.__setattr__(self, "envs", tuple(sorted({e for e, _ in self.selections})))
+        object.__setattr__(self, "exact_keys", tuple(exact))
+        only_exact = all(s.only_exact_keys for _, s in self.selections)
+        object.__setattr__(self, "by_key", only_exact and len(exact) <= FETCH_BY_KEY_MAX)
+        object.__setattr__(self, "needs_all", any(s.others == "off" for _, s in self.selections))
+
+    @classmethod
+    def everything(cls, project: str, envs: Iterable[str]) -> FlagNeeds:
+        """Every flag of ``envs`` (what ``ldseg export`` reads)."""
+        return cls(project, tuple((e, FlagSelection(others="off")) for e in sorted(envs)))
+
+    def wanted(self, key: str, tags: Iterable[str]) -> bool:
+        """Does some scope plan this flag? O(scopes): each selection is compiled."""
+        return self.needs_all or any(s.selects(key, tags) for _, s in self.selections)
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What to read from LaunchDarkly, and nothing more: the scopes read for (each environment is
+    read, which proves it exists and gives its settings, unless the caller already has them),
+    whether to list the destinations (kept for these scopes), and the flags per project."""
+
+    scopes: tuple[Scope, ...] = ()
+    destinations: bool = False
+    flags: tuple[FlagNeeds, ...] = ()
+    environments: bool = True

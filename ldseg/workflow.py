@@ -17,11 +17,11 @@ from ldseg.applier import Applier, ApplyReport, OnResult
 from ldseg.console import console
 from ldseg.errors import LdsegError, StalePlanError, UnsafePlanError
 from ldseg.ld.client import DEFAULT_PARALLELISM
-from ldseg.ld.reader import read_live
+from ldseg.ld.reader import read
 from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState
 from ldseg.plan import Plan
 from ldseg.planfile import SavedPlan, config_differences, load_document
-from ldseg.planner import PlanOptions, make_plan
+from ldseg.planner import PlanOptions, make_plan, what_to_read
 from ldseg.progress import Progress
 from ldseg.runtime import Connection
 from ldseg.scoping import Scoping
@@ -49,28 +49,29 @@ def read_and_plan(
     rotate_secrets: bool = False,
     parallelism: int = DEFAULT_PARALLELISM,
 ) -> Plan:
-    """Read LaunchDarkly and plan; warnings (and safety rails) are shown on stderr."""
-    plan, _, warnings = _plan_now(conn, desired, scoping or Scoping(), rotate_secrets, parallelism)
-    for w in [*warnings, *plan.warnings, *(i.message for i in plan.safety)]:
+    """Read LaunchDarkly and plan; the plan's warnings (and safety rails) are shown on stderr."""
+    plan, _ = _plan_now(conn, desired, scoping or Scoping(), rotate_secrets, parallelism)
+    for w in [*plan.warnings, *(i.message for i in plan.safety)]:
         console.warn(w)
     return plan
 
 
 def _plan_now(
     conn: Connection, desired: DesiredState, scoping: Scoping, rotate_secrets: bool, parallelism: int
-) -> tuple[Plan, LiveState, list[str]]:
+) -> tuple[Plan, LiveState]:
     unmatched = scoping.unmatched(desired)
     if unmatched:
         raise LdsegError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
     types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
+    request = what_to_read(desired, scoping.scopes(desired), types)
     with conn.reader(parallelism) as client:
         progress = Progress(
             "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
         )
         with progress:
-            result = read_live(client, desired, scoping.scopes(desired), types)
-    plan = make_plan(desired, result.live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
-    return plan, result.live, result.warnings
+            live = read(client, request)
+    plan = make_plan(desired, live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
+    return plan, live
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:
@@ -106,7 +107,7 @@ def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, 
     if not reasons:
         scoping = Scoping(**{k: tuple(v) for k, v in saved.doc.get("scoping", {}).items()})
         rotate = bool(saved.doc.get("options", {}).get("rotate_secrets", False))
-        fresh, live, _ = _plan_now(conn, desired, scoping, rotate, parallelism)
+        fresh, live = _plan_now(conn, desired, scoping, rotate, parallelism)
         reasons = stale_reasons(saved.plan, fresh, live)
     if reasons:
         listing = "\n".join(f"  - {r}" for r in reasons)

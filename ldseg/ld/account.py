@@ -14,19 +14,8 @@ from dataclasses import dataclass, field
 
 from ldseg.errors import ApiError, LdsegError
 from ldseg.ld.client import LDClient, seg
-from ldseg.ld.flags import read_flags
-from ldseg.ld.reader import list_destinations
-from ldseg.model import (
-    DesiredState,
-    ExportSpec,
-    FlagSelection,
-    LiveDestination,
-    LiveEnvironment,
-    LiveFlag,
-    Location,
-    Scope,
-    ScopeSpec,
-)
+from ldseg.ld.reader import read
+from ldseg.model import FlagNeeds, LiveDestination, LiveEnvironment, LiveFlag, ReadRequest, Scope
 
 #: LD's documented default page size for projects and environments (their maximum is unconfirmed)
 PAGE_SIZE = 20
@@ -59,26 +48,26 @@ def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[
             f"No environment {', '.join(map(repr, missing))} in the project(s) exported "
             f"({', '.join(acct.projects)}). Check --env."
         )
-    scopes = sorted(acct.environments)
-    placed, unplaced = list_destinations(client)
-    for d in placed:
-        if (d.project, d.environment) in acct.environments:
-            acct.destinations.setdefault((d.project, d.environment), []).append(d)
-    if unplaced:
-        acct.warnings.append(
-            f"{len(unplaced)} destination(s) have no _links.self.href and were not exported."
-        )
-    read = read_flags(client, _everything(scopes), scopes)
-    acct.flags = read.flags
-    acct.warnings.extend(read.warnings)
+    by_project: dict[str, list[str]] = {}
+    for p, e in sorted(acct.environments):
+        by_project.setdefault(p, []).append(e)
+    # the environments were listed above: the reader reads only destinations and every flag
+    request = ReadRequest(
+        scopes=tuple(sorted(acct.environments)),
+        environments=False,
+        destinations=True,
+        flags=tuple(FlagNeeds.everything(p, es) for p, es in by_project.items()),
+    )
+    live = read(client, request)
+    for scope, dests in live.destinations.items():
+        if dests:
+            acct.destinations[scope] = list(dests)
+    if live.unplaced_destinations:
+        n = len(live.unplaced_destinations)
+        acct.warnings.append(f"{n} destination(s) have no _links.self.href and were not exported.")
+    acct.flags = {p: dict(fl) for p, fl in live.flags.items()}
+    acct.warnings.extend(live.notes)
     return acct
-
-
-def _everything(scopes: list[Scope]) -> DesiredState:
-    """A desired state whose only purpose is to make ``read_flags`` read every flag of ``scopes``."""
-    nowhere = Location("<export>", 0)
-    every = ExportSpec(nowhere, flags=FlagSelection(others="off", location=nowhere))
-    return DesiredState({s: ScopeSpec(s[0], s[1], nowhere, export=every) for s in scopes})
 
 
 def _list_projects(client: LDClient) -> list[str]:

@@ -1,6 +1,6 @@
 """Read flags' per-environment export state with the fewest requests.
 
-Per project, one of two strategies (research: ld-api.md §2):
+Per project, one of two strategies, decided by its ``FlagNeeds``:
 
 - **by key**: when every scope of the project selects a few exact keys and keeps the other flags
   (``others: keep``), one ``GET /api/v2/flags/{p}/{key}`` per key; cost independent of project size.
@@ -12,7 +12,8 @@ Per project, one of two strategies (research: ld-api.md §2):
   unselected flags), so memory follows the config, not the project.
 
 Archived flags are not listed by LaunchDarkly and never touched. An exact key that the listing did
-not return is read on its own: archived (a warning), missing (an error with the key's file:line).
+not return is read on its own; one that is archived or does not exist is reported as a fact (the
+planner says what it means, at the key's file:line).
 """
 
 from __future__ import annotations
@@ -24,14 +25,12 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ldseg.errors import ApiError, Problem
+from ldseg.errors import ApiError
 from ldseg.ld.client import LDClient, Params, seg
-from ldseg.model import DesiredState, FlagSelection, LiveFlag, LiveFlagEnv, Scope
+from ldseg.model import FlagNeeds, LiveFlag, LiveFlagEnv
 
 PAGE_LIMIT = 100
 MAX_ENVS_PER_REQUEST = 3
-#: up to this many exact keys are fetched one by one instead of listing the project
-FETCH_BY_KEY_MAX = 25
 
 T = TypeVar("T")
 
@@ -91,46 +90,25 @@ def _decode(client: LDClient, decoder: msgspec.json.Decoder[T], path: str, param
 
 
 @dataclass
-class FlagRead:
+class FlagFacts:
+    """What reading flags found."""
+
+    #: project -> key -> flag, for the flags some scope plans
     flags: dict[str, dict[str, LiveFlag]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    #: (project, key) of exact keys that do not exist
+    #: (project, key) of exact keys that do not exist / that are archived
     missing: set[tuple[str, str]] = field(default_factory=set)
+    archived: set[tuple[str, str]] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
-class _Needs:
-    """What the config needs from one project's flags. Decided once per project when reading
-    starts (``freeze``), so that matching a flag costs O(scopes), not O(scopes x keys)."""
+class _Project:
+    """One project's flags as pages arrive (on many threads): what it needs, what was seen."""
 
-    project: str
-    selections: list[tuple[str, FlagSelection]] = field(default_factory=list)  # (env, selection)
+    needs: FlagNeeds
     flags: dict[str, LiveFlag] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    envs: list[str] = field(default_factory=list)
-    exact_keys: list[str] = field(default_factory=list)
-    #: read flag by flag (few exact keys, others kept) instead of listing the project
-    by_key: bool = False
-    #: some scope turns unselected flags off: every flag is needed
-    needs_all: bool = False
-
-    def freeze(self) -> _Needs:
-        self.envs = sorted({e for e, _ in self.selections})
-        self.exact_keys = sorted({k for _, s in self.selections for k in s.exact_keys})
-        self.by_key = (
-            all(s.only_exact_keys for _, s in self.selections) and len(self.exact_keys) <= FETCH_BY_KEY_MAX
-        )
-        self.needs_all = any(s.others == "off" for _, s in self.selections)
-        return self
-
-    def wanted(self, key: str, tags: Sequence[str]) -> bool:
-        return self.needs_all or any(s.selects(key, tags) for _, s in self.selections)
-
-    def absorb(self, flag: LiveFlag) -> None:
-        with self.lock:
-            self.merge(flag)
 
     def merge(self, flag: LiveFlag) -> None:
         """Add ``flag``, joining the environments read by another request (hold ``lock``)."""
@@ -140,21 +118,14 @@ class _Needs:
         self.flags[flag.key] = flag
 
 
-def read_flags(client: LDClient, desired: DesiredState, scopes: Iterable[Scope]) -> FlagRead:
-    """Read what the ``export.flags`` blocks of ``scopes`` need."""
-    needs: dict[str, _Needs] = {}
-    for scope in sorted(scopes):
-        spec = desired.scopes[scope]
-        if spec.export is not None and spec.export.flags is not None:
-            needs.setdefault(scope[0], _Needs(scope[0])).selections.append((scope[1], spec.export.flags))
-    for n in needs.values():
-        n.freeze()
-    out = FlagRead()
-    listed = [n for n in needs.values() if not n.by_key]
-    _list(client, listed, out)
-    singles = [(n, k) for n in needs.values() for k in n.exact_keys if n.by_key or k not in n.seen]
+def read_flags(client: LDClient, needs: Sequence[FlagNeeds]) -> FlagFacts:
+    """Read each project's flags as its ``FlagNeeds`` says (listing it, or by key)."""
+    projects = [_Project(n) for n in needs]
+    out = FlagFacts()
+    _list(client, [p for p in projects if not p.needs.by_key], out)
+    singles = [(p, k) for p in projects for k in p.needs.exact_keys if p.needs.by_key or k not in p.seen]
     _fetch_keys(client, singles, out)
-    out.flags = {n.project: n.flags for n in needs.values()}
+    out.flags = {p.needs.project: p.flags for p in projects}
     return out
 
 
@@ -169,23 +140,24 @@ def _params(group: Sequence[str], offset: int, summary: bool = True) -> list[tup
     return params
 
 
-_Job = tuple[_Needs, tuple[str, ...]]
+_Job = tuple[_Project, tuple[str, ...]]
 
 
-def _list(client: LDClient, needs: list[_Needs], out: FlagRead) -> None:
+def _list(client: LDClient, projects: list[_Project], out: FlagFacts) -> None:
     jobs: list[_Job] = [
-        (n, tuple(n.envs[i : i + MAX_ENVS_PER_REQUEST]))
-        for n in needs
-        for i in range(0, len(n.envs), MAX_ENVS_PER_REQUEST)
+        (p, tuple(p.needs.envs[i : i + MAX_ENVS_PER_REQUEST]))
+        for p in projects
+        for i in range(0, len(p.needs.envs), MAX_ENVS_PER_REQUEST)
     ]
 
     def page(job: _Job, offset: int) -> dict[str, Any]:
         n, group = job
-        path = f"/api/v2/flags/{seg(n.project)}"
+        path = f"/api/v2/flags/{seg(n.needs.project)}"
         body = _decode(client, _PAGE, path, _params(group, offset))
         if _incomplete(body, group):  # trackEvents missing in summary mode: read the page in full
-            out.warnings.append(
-                f"LaunchDarkly left trackEvents out of a flag list of {n.project}; re-read in full."
+            out.notes.append(
+                f"LaunchDarkly left trackEvents out of a flag list of {n.needs.project}; it was read "
+                "again in full (summary=0)."
             )
             body = _decode(client, _PAGE, path, _params(group, offset, summary=False))
         _absorb(n, group, body)
@@ -219,7 +191,7 @@ def _incomplete(body: _Page, group: Sequence[str]) -> bool:
     return False
 
 
-def _absorb(n: _Needs, group: Sequence[str], body: _Page) -> None:
+def _absorb(n: _Project, group: Sequence[str], body: _Page) -> None:
     """Parse a page, then merge it under one lock acquisition (pages arrive on many threads)."""
     keys: list[str] = []
     kept: list[LiveFlag] = []
@@ -230,7 +202,7 @@ def _absorb(n: _Needs, group: Sequence[str], body: _Page) -> None:
         if item.archived:
             continue
         flag = parse_flag(item, group)
-        if n.wanted(flag.key, flag.tags):
+        if n.needs.wanted(flag.key, flag.tags):
             kept.append(flag)
     with n.lock:
         n.seen.update(keys)
@@ -241,13 +213,14 @@ def _absorb(n: _Needs, group: Sequence[str], body: _Page) -> None:
 # --- single flags -------------------------------------------------------------------------------
 
 
-def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRead) -> None:
-    def one(job: tuple[_Needs, str]) -> tuple[_Needs, str, _Flag | None]:
+def _fetch_keys(client: LDClient, singles: list[tuple[_Project, str]], out: FlagFacts) -> None:
+    def one(job: tuple[_Project, str]) -> tuple[_Project, str, _Flag | None]:
         n, key = job
-        envs = n.envs
+        envs = n.needs.envs
         params = [("env", e) for e in envs] if len(envs) <= MAX_ENVS_PER_REQUEST else None
+        path = f"/api/v2/flags/{seg(n.needs.project)}/{seg(key)}"
         try:
-            return n, key, _decode(client, _FLAG, f"/api/v2/flags/{seg(n.project)}/{seg(key)}", params)
+            return n, key, _decode(client, _FLAG, path, params)
         except ApiError as exc:
             if exc.status == 404:
                 return n, key, None
@@ -255,24 +228,12 @@ def _fetch_keys(client: LDClient, singles: list[tuple[_Needs, str]], out: FlagRe
 
     for n, key, item in client.map(one, singles):
         if item is None:
-            out.missing.add((n.project, key))
-            for env, sel in n.selections:
-                if key in sel.exact_keys:
-                    loc = sel.key_locations.get(key, sel.location)
-                    out.problems.append(
-                        Problem(
-                            loc.file,
-                            loc.line,
-                            f"export.flags.keys of {n.project}/{env}: flag {key!r} does not exist in "
-                            f"project {n.project!r} (check the key, or use a glob if it may not exist yet)",
-                        )
-                    )
+            out.missing.add((n.needs.project, key))
         elif item.archived:
-            out.warnings.append(
-                f"flag {key!r} in {n.project} is archived; ldseg leaves archived flags alone."
-            )
+            out.archived.add((n.needs.project, key))
         else:
-            n.absorb(parse_flag(item, n.envs))
+            with n.lock:
+                n.merge(parse_flag(item, n.needs.envs))
 
 
 def parse_flag(item: _Flag, envs: Iterable[str]) -> LiveFlag:

@@ -1,78 +1,71 @@
-"""Read the live state ldseg plans against, with the fewest requests.
+"""Read what a ``ReadRequest`` describes, with the fewest requests, and report the facts found.
 
-- One ``GET /api/v2/projects/{p}/environments/{e}`` per declared scope (concurrently): it both
-  proves the environment exists and gives its settings. Only when one is missing is the project
-  read too, to say which of the two is missing.
-- One ``GET /api/v2/destinations`` for every destination of the account: LD has no per-scope
-  list. Items carry no project or environment field; both come from ``_links.self.href``.
-- Flags as ``ld/flags.py`` explains, only for scopes with ``export.flags``.
+- One ``GET /api/v2/projects/{p}/environments/{e}`` per requested scope: it both proves the
+  environment exists and gives its settings. Only when one is missing is the project read too, to
+  tell which of the two is missing; flags are then not read (the plan stops at that problem).
+- One ``GET /api/v2/destinations`` for every destination of the account (LD has no per-scope list),
+  read while the environments are: items carry no project or environment field; both come from
+  ``_links.self.href``.
+- Flags as ``ld/flags.py`` explains.
+
+The reader never decides what a fact means: a missing environment or flag key, an archived flag
+named in the config, a destination without a scope are recorded on the LiveState, and the planner
+turns them into problems or warnings.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
-from ldseg.errors import ApiError, ConfigError, Problem
+from ldseg.errors import ApiError
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.flags import read_flags
-from ldseg.model import (
-    RESOURCE_TYPES,
-    DesiredState,
-    LiveDestination,
-    LiveEnvironment,
-    LiveState,
-    ResourceType,
-    Scope,
-)
+from ldseg.model import LiveDestination, LiveEnvironment, LiveState, ReadRequest, Scope
 
 _SELF_HREF = re.compile(r"/api/v2/destinations/([^/]+)/([^/]+)/([^/?#]+)")
 
 
-@dataclass
-class ReadResult:
-    live: LiveState
-    warnings: list[str] = field(default_factory=list)
-
-
-def read_live(
-    client: LDClient,
-    desired: DesiredState,
-    scopes: Iterable[Scope],
-    types: Collection[ResourceType] = RESOURCE_TYPES,
-) -> ReadResult:
-    """Read what planning ``scopes`` (a subset of the desired scopes) needs; ``types`` leaves out
-    destinations or flags when a scoped plan does not target them."""
-    wanted = sorted(set(scopes))
-    warnings: list[str] = []
-    environments = _read_environments(client, desired, wanted)
-    destinations: dict[Scope, list[LiveDestination]] = {s: [] for s in wanted}
-    unplaced: set[str] = set()
-    if "destination" in types and any(desired.scopes[s].destinations is not None for s in wanted):
-        listed, unplaced = _list_destinations(client, warnings)
-        for item in listed:
-            scope = (item.project, item.environment)
-            if scope in destinations:
-                destinations[scope].append(item)
-    flags = read_flags(client, desired, wanted if "flag" in types else [])
-    if flags.problems:
-        raise ConfigError(flags.problems)
-    warnings.extend(flags.warnings)
+def read(client: LDClient, request: ReadRequest) -> LiveState:
+    """Read what ``request`` describes; everything found, facts included, is on the LiveState."""
+    scopes = sorted(set(request.scopes))
+    with ThreadPoolExecutor(max_workers=1) as background:
+        listing = background.submit(list_destinations, client) if request.destinations else None
+        environments = _read_environments(client, scopes) if request.environments else {}
+        placed, unplaced = listing.result() if listing is not None else ([], [])
+    destinations: dict[Scope, list[LiveDestination]] = {s: [] for s in scopes}
+    for d in placed:
+        if (d.project, d.environment) in destinations:
+            destinations[(d.project, d.environment)].append(d)
+    present = {s: e for s, e in environments.items() if e is not None}
     live = LiveState(
-        environments=environments,
-        destinations={s: tuple(sorted(d, key=lambda x: (x.name, x.id))) for s, d in destinations.items()},
-        flags=flags.flags,
+        environments=present,
+        destinations={s: tuple(sorted(ds, key=lambda x: (x.name, x.id))) for s, ds in destinations.items()},
         unplaced_destinations=frozenset(unplaced),
     )
-    return ReadResult(live, warnings)
+    missing = [s for s, e in environments.items() if e is None]
+    if missing:  # the plan stops here: say which of project and environment is missing
+        projects = sorted({p for p, _ in missing})
+        exists = dict(zip(projects, client.map(lambda p: _project_exists(client, p), projects), strict=True))
+        return replace(
+            live,
+            missing_projects=frozenset(p for p in projects if not exists[p]),
+            missing_environments=frozenset(s for s in missing if exists[s[0]]),
+        )
+    facts = read_flags(client, request.flags)
+    return replace(
+        live,
+        flags=facts.flags,
+        missing_keys=frozenset(facts.missing),
+        archived_keys=frozenset(facts.archived),
+        notes=tuple(facts.notes),
+    )
 
 
-def _read_environments(
-    client: LDClient, desired: DesiredState, scopes: list[Scope]
-) -> dict[Scope, LiveEnvironment]:
+def _read_environments(client: LDClient, scopes: list[Scope]) -> dict[Scope, LiveEnvironment | None]:
     def one(scope: Scope) -> LiveEnvironment | None:
         p, e = scope
         try:
@@ -88,50 +81,17 @@ def _read_environments(
             default_track_events=bool(body.get("defaultTrackEvents", False)),
         )
 
-    results = client.map(one, scopes)
-    missing = [s for s, r in zip(scopes, results, strict=True) if r is None]
-    if missing:
-        _raise_missing(client, desired, missing)
-    return {s: r for s, r in zip(scopes, results, strict=True) if r is not None}
+    return dict(zip(scopes, client.map(one, scopes), strict=True))
 
 
-def _raise_missing(client: LDClient, desired: DesiredState, missing: list[Scope]) -> None:
-    projects = sorted({p for p, _ in missing})
-
-    def project_exists(p: str) -> bool:
-        try:
-            client.get(f"/api/v2/projects/{seg(p)}")
-        except ApiError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
-
-    exists = dict(zip(projects, client.map(project_exists, projects), strict=True))
-    problems: list[Problem] = []
-    reported: set[str] = set()
-    for p, e in missing:
-        loc = desired.scopes[(p, e)].location
-        if not exists[p]:
-            if p in reported:
-                continue
-            reported.add(p)
-            problems.append(
-                Problem(
-                    loc.file,
-                    loc.line,
-                    f"project {p!r} does not exist in LaunchDarkly (ldseg never creates projects)",
-                )
-            )
-        else:
-            problems.append(
-                Problem(
-                    loc.file,
-                    loc.line,
-                    f"environment {e!r} does not exist in project {p!r} (ldseg never creates environments)",
-                )
-            )
-    raise ConfigError(problems)
+def _project_exists(client: LDClient, project: str) -> bool:
+    try:
+        client.get(f"/api/v2/projects/{seg(project)}")
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
 
 
 def list_destinations(client: LDClient) -> tuple[list[LiveDestination], list[str]]:
@@ -147,16 +107,6 @@ def list_destinations(client: LDClient) -> tuple[list[LiveDestination], list[str
         else:
             placed.append(d)
     return placed, unplaced
-
-
-def _list_destinations(client: LDClient, warnings: list[str]) -> tuple[list[LiveDestination], set[str]]:
-    placed, unplaced = list_destinations(client)
-    if unplaced:
-        warnings.append(
-            f"{len(unplaced)} destination(s) from GET /api/v2/destinations have no usable "
-            "_links.self.href, so ldseg cannot tell their project and environment; they were left alone."
-        )
-    return placed, set(unplaced)
 
 
 def parse_destination(item: dict[str, Any]) -> LiveDestination | None:

@@ -1,8 +1,11 @@
 """DesiredState + LiveState -> Plan. Pure: no I/O, no clock.
 
-``destinations`` plans Data Export destinations, ``exports`` the environment's defaultTrackEvents
-and each flag's trackEvents. Config problems only the live state reveals (a secret that must be
-written but whose variable is unset) are collected and raised together as one ConfigError.
+``reads`` says what to read for a config and what the facts read mean, ``destinations`` plans Data
+Export destinations, ``exports`` the environment's defaultTrackEvents and each flag's trackEvents.
+Config problems only the live state reveals (an environment or exact flag key that does not exist,
+a secret that must be written but whose variable is unset) are collected and raised together as
+one ConfigError; everything else worth saying becomes ``Plan.warnings``, so it reaches every
+output format and the saved plan.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from ldseg.planner import safety
 from ldseg.planner.context import Context, PlanOptions
 from ldseg.planner.destinations import plan_destinations
 from ldseg.planner.exports import plan_exports
+from ldseg.planner.reads import read_findings, what_to_read
 from ldseg.scoping import Scoping
 
-__all__ = ["PlanOptions", "make_plan"]
+__all__ = ["PlanOptions", "make_plan", "what_to_read"]
 
 
 def make_plan(
@@ -27,8 +31,12 @@ def make_plan(
 ) -> Plan:
     """Plan every declared scope, or only what ``scoping`` selects (a partial plan)."""
     scoping = scoping or Scoping()
+    scopes = scoping.scopes(desired)
+    problems, warnings = read_findings(desired, live, scopes)
+    if problems:
+        raise ConfigError(problems)
     ctx = Context(options or PlanOptions(), live.unplaced_destinations)
-    for key in scoping.scopes(desired):
+    for key in scopes:
         spec = desired.scopes[key]
         if spec.destinations is not None and scoping.reads("destination"):
             plan_destinations(spec, live.destinations.get(key, ()), ctx)
@@ -37,6 +45,6 @@ def make_plan(
     if ctx.problems:
         raise ConfigError(ctx.problems)
     changes = tuple(c for c in ctx.changes if scoping.matches(c.address))
-    warnings = ([scoping.warning()] if scoping.active else []) + ctx.warnings
+    warnings = ([scoping.warning()] if scoping.active else []) + warnings + ctx.warnings
     issues = tuple(safety.check(changes, live, desired.settings))
     return Plan(changes, tuple(warnings), partial=scoping.active, safety=issues)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -203,11 +205,21 @@ def test_missing_exact_key_is_an_error_with_its_line(ldseg: Runner, others: str)
 
 
 def test_exact_key_of_an_archived_flag_is_left_alone(ldseg: Runner) -> None:
+    """The warning names the key's file:line, and reaches every output: stderr, the Markdown for the
+    pull request and the saved plan."""
     cfg = ldseg.config(config(scope("production", "export:\n  flags: {keys: [legacy-cart], others: off}")))
-    result = ldseg("plan", "-c", cfg)
+    out = str(ldseg.tmp_path / "plan.json")
+    result = ldseg("plan", "-c", cfg, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "flag 'legacy-cart' in web is archived" in result.stderr
+    warning = (
+        "ldseg.yaml:7: export.flags.keys of web/production: flag 'legacy-cart' is archived; ldseg leaves "
+        "archived flags alone (remove it from keys)."
+    )
+    assert warning in result.stderr
     assert "legacy-cart" not in result.stdout
+    assert any(w.endswith(warning) for w in json.loads(Path(out).read_text())["warnings"])
+    markdown = ldseg("plan", "-c", cfg, "--format", "markdown")
+    assert warning in markdown.stdout
 
 
 def test_approval_required_fails_only_that_environment(ldseg: Runner) -> None:

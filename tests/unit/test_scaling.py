@@ -21,9 +21,9 @@ import msgspec
 
 from ldseg import config
 from ldseg.ld import flags as ld_flags
-from ldseg.model import DesiredState, FlagSelection, LiveDestination, LiveEnvironment, LiveState
+from ldseg.model import LiveDestination, LiveEnvironment, LiveState
 from ldseg.planfile import build_document, dumps
-from ldseg.planner import make_plan
+from ldseg.planner import make_plan, what_to_read
 from ldseg.render.markdown import render_markdown
 from ldseg.render.text import render_plan
 from ldseg.secrets import Redactor
@@ -103,12 +103,11 @@ def _pipeline(tmp_path: Path, scale: int) -> Callable[[], int]:
 
     def run() -> int:
         desired, _ = config.load_or_raise([str(path)])
-        needs = ld_flags._Needs("web")
-        needs.selections = [(e, _selection(desired, e)) for e in ENVS]
-        needs.freeze()
+        (needs,) = what_to_read(desired, desired.scopes).flags
+        project = ld_flags._Project(needs)  # the reader's page handling, without the HTTP
         for page in pages:
-            ld_flags._absorb(needs, ENVS, ld_flags._PAGE.decode(page))
-        live = LiveState(environments, _live_destinations(dests), {"web": needs.flags})
+            ld_flags._absorb(project, ENVS, ld_flags._PAGE.decode(page))
+        live = LiveState(environments, _live_destinations(dests), {"web": project.flags})
         plan = make_plan(desired, live)
         document = build_document(plan, desired, base_uri="https://app.launchdarkly.com")
         stale = stale_reasons(plan, plan, live)
@@ -123,12 +122,6 @@ def _pipeline(tmp_path: Path, scale: int) -> Callable[[], int]:
         return sum(len(redact(text)) for text in out) + len(plan.changes)
 
     return run
-
-
-def _selection(desired: DesiredState, env: str) -> FlagSelection:
-    export = desired.scopes[("web", env)].export
-    assert export is not None and export.flags is not None
-    return export.flags
 
 
 def _cpu(fn: Callable[[], int]) -> tuple[float, int]:
