@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 
-from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError
+from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError, StalePlanError
 from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, RequestAbandoned, seg
 from ldseg.ld.reader import list_destinations, parse_destination
 from ldseg.model import Address, DesiredState, DestinationSpec
@@ -149,7 +149,7 @@ class Applier:
     def _spec(self, change: DestinationChange) -> DestinationSpec:
         spec = self.desired.destination(change.address)
         if spec is None:  # a saved plan whose config no longer declares it (checked earlier)
-            raise LdsegError(f"{change.address} is no longer in the configuration")
+            raise StalePlanError(f"{change.address} is no longer in the configuration")
         return spec
 
     def _create(self, unit: Sequence[DestinationChange]) -> str:

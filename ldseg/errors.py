@@ -1,15 +1,20 @@
 """Errors users can expect, each with a one-paragraph message and an exit code.
 
     LdsegError                 anything ldseg expects to go wrong (exit 1)
+    ├── UsageError             options, arguments or environment ldseg cannot use (a --target that
+    │                          is not an address, no access token, a URL that is not one...)
     ├── ConfigError            the config files are invalid; carries every problem at once
+    ├── PlanFileError          a saved plan that cannot be read or used
+    │   └── StalePlanError     a saved plan no longer matches the config or LaunchDarkly
     ├── ApiError               LaunchDarkly (or the sandbox) answered with an error
     │   ├── AuthError          the token was rejected (401) or lacks permission (403)
     │   └── AmbiguousWriteError a write may or may not have happened (connection lost, 5xx)
     ├── ConnectError           the base URI could not be reached
     ├── PlanError              live state that ldseg refuses to plan against (e.g. duplicate names)
-    ├── StalePlanError         a saved plan no longer matches the config or LaunchDarkly
     ├── UnsafePlanError        apply refused by the safety rails (exit 3)
-    └── ApplyInterrupted       SIGINT/SIGTERM stopped an apply (exit 130 / 143)
+    ├── ApplyFailed            some changes failed; the others were applied
+    ├── ApplyInterrupted       SIGINT/SIGTERM stopped an apply (exit 130 / 143)
+    └── OutputError            a file ldseg was asked to write could not be written
 
 The CLI prints ``str(error)`` and exits with ``error.exit_code``; tracebacks only with ``--debug``.
 Messages never contain secrets or tokens: they are built from addresses, keys and LD error codes.
@@ -32,6 +37,10 @@ class LdsegError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class UsageError(LdsegError):
+    """An option, argument or environment variable ldseg cannot use; nothing was done."""
 
 
 @dataclass(frozen=True, order=True)
@@ -97,7 +106,11 @@ class PlanError(LdsegError):
     """The live state is such that ldseg cannot plan safely."""
 
 
-class StalePlanError(LdsegError):
+class PlanFileError(LdsegError):
+    """A saved plan that is not one, is of another format version, or cannot be read."""
+
+
+class StalePlanError(PlanFileError):
     """A saved plan no longer matches the config, its own checksum or LaunchDarkly."""
 
 
@@ -107,9 +120,17 @@ class UnsafePlanError(LdsegError):
     exit_code = 3
 
 
+class ApplyFailed(LdsegError):
+    """Some changes of an apply failed or were skipped; the others were applied (listed)."""
+
+
 class ApplyInterrupted(LdsegError):
     """An apply stopped by a signal after finishing the writes in flight (exit 128 + signal)."""
 
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
         self.exit_code = 128 + signum
+
+
+class OutputError(LdsegError):
+    """A file ldseg was asked to write (a saved plan, an exported config) could not be written."""

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ldseg import __version__, kinds
-from ldseg.errors import LdsegError, StalePlanError
+from ldseg.errors import PlanFileError, StalePlanError
 from ldseg.model import DesiredState, ScopeSpec
 from ldseg.plan import Change, Plan, SafetyIssue
 from ldseg.resources import load_schema
@@ -145,11 +145,13 @@ def load_document(text: str, source: str) -> SavedPlan:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        raise LdsegError(f"{source} is not a saved ldseg plan (invalid or truncated JSON: {exc}).") from None
+        raise PlanFileError(
+            f"{source} is not a saved ldseg plan (invalid or truncated JSON: {exc})."
+        ) from None
     if not isinstance(doc, dict) or "format_version" not in doc:
-        raise LdsegError(f"{source} is not a saved ldseg plan (no format_version).")
+        raise PlanFileError(f"{source} is not a saved ldseg plan (no format_version).")
     if doc["format_version"] != FORMAT_VERSION:
-        raise LdsegError(
+        raise PlanFileError(
             f"{source} has plan format_version {doc['format_version']!r}; this ldseg ({__version__}) reads "
             f"version {FORMAT_VERSION}. Plan again with this version."
         )
@@ -166,12 +168,12 @@ def load_document(text: str, source: str) -> SavedPlan:
     )
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "the top level"
-        raise LdsegError(f"{source} is not a valid ldseg plan ({where}: {errors[0].message}).")
+        raise PlanFileError(f"{source} is not a valid ldseg plan ({where}: {errors[0].message}).")
     try:
         changes = tuple(Change.from_dict(c) for c in doc["changes"])
         safety = tuple(SafetyIssue.from_dict(i) for i in doc.get("safety", ()))
     except (KeyError, ValueError, TypeError) as exc:
-        raise LdsegError(f"{source} holds a change ldseg cannot read ({exc}).") from None
+        raise PlanFileError(f"{source} holds a change ldseg cannot read ({exc}).") from None
     plan = Plan(changes, tuple(doc.get("warnings", ())), bool(doc.get("partial", False)), safety)
     return SavedPlan(doc, plan)
 

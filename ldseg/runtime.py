@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from ldseg.errors import LdsegError
+from ldseg.errors import UsageError
 from ldseg.ld.client import DEFAULT_BASE_URI, DEFAULT_PARALLELISM, READ_FACTOR, LDClient
 from ldseg.resources import quickstart_seed_path
 
@@ -76,16 +76,16 @@ def connect(
         parsed = urlparse(uri)
         parsed.port  # noqa: B018  (raises ValueError for a malformed port or IPv6 host)
     except ValueError:
-        raise LdsegError(f"The base URI {uri!r} is not a valid URL. {examples}") from None
+        raise UsageError(f"The base URI {uri!r} is not a valid URL. {examples}") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise LdsegError(f"The base URI {uri!r} is not an http(s) URL. {examples}")
+        raise UsageError(f"The base URI {uri!r} is not an http(s) URL. {examples}")
     if parsed.path not in ("", "/") or parsed.query:
-        raise LdsegError(
+        raise UsageError(
             f"The base URI {uri!r} has a path; give the host only (ldseg adds /api/v2/...). {examples}"
         )
     token = next((env[v] for v in TOKEN_VARS if env.get(v)), None)
     if not token:
-        raise LdsegError(
+        raise UsageError(
             "No LaunchDarkly access token: set LD_ACCESS_TOKEN (or LAUNCHDARKLY_ACCESS_TOKEN) to a "
             "personal or service access token, or try ldseg against the embedded sandbox with --sandbox."
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from ldseg.errors import LdsegError
+from ldseg.errors import UsageError
 from ldseg.model import RESOURCE_TYPES, Address, DesiredState, Patterns, ResourceType, Scope, glob_match
 
 
@@ -24,7 +24,7 @@ class Scoping:
         for t in self.targets:
             kind, sep, rest = t.partition(":")
             if not sep or kind not in RESOURCE_TYPES or not rest:
-                raise LdsegError(
+                raise UsageError(
                     f"--target {t!r} is not an address: use destination:<project>/<env>/<name>, "
                     "environment:<project>/<env> or flag:<project>/<env>/<key> "
                     "(globs allowed after the colon)."

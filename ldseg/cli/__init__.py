@@ -1,18 +1,22 @@
-"""The ``ldseg`` command line. Thin: parse options, call the core, render, map errors to exit codes.
+"""The ``ldseg`` command line. Thin: parse options, call the workflow, render, map errors to exit codes.
 
-Exit codes (DESIGN §4): 0 success / no changes; 1 any error, usage errors included; 2 changes
-present (``plan --detailed-exitcode``, ``drift``); 3 apply refused by the safety rails. Expected
-failures print one paragraph on stderr, never a traceback (unless ``--debug``).
-
-``app`` holds the group and the error mapping; each other module adds commands to it.
+``app`` holds the group, its error handling and the connection setup; ``options`` the options and
+the typed settings they fill in; each other module holds commands, registered here, explicitly.
 """
 
 from __future__ import annotations
 
-from ldseg.cli import adopt, configs, planning, sandbox_cmd
+from ldseg.cli.adopt import export_command
 from ldseg.cli.app import cli
+from ldseg.cli.configs import schema, validate
+from ldseg.cli.planning import apply, drift, plan, show
+from ldseg.cli.sandbox_cmd import sandbox
+from ldseg.cli.smoke_cmd import smoke_test
 
-__all__ = ["adopt", "cli", "configs", "main", "planning", "sandbox_cmd"]
+for _command in (validate, plan, apply, show, drift, smoke_test, export_command, schema, sandbox):
+    cli.add_command(_command)
+
+__all__ = ["cli", "main"]
 
 
 def main() -> None:

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from ldseg.cli.app import cli
-from ldseg.cli.options import EXIT_OK, connection_options, global_options, open_connection
+from ldseg.cli.app import open_connection
+from ldseg.cli.options import EXIT_OK, Settings, global_options, pass_settings
 from ldseg.console import console
-from ldseg.errors import LdsegError
-from ldseg.exporter import export_config, variables_note
-from ldseg.ld.account import read_account
+from ldseg.exporter import variables_note
+from ldseg.workflow.adoption import export_account, write_files
 
 
-@cli.command(name="export")
+@click.command(name="export")
 @click.option("--project", "projects", multiple=True, metavar="KEY", help="Export this project (repeatable).")
 @click.option(
     "--env", "envs", multiple=True, metavar="KEY", help="Export only this environment (repeatable)."
@@ -26,35 +25,22 @@ from ldseg.ld.account import read_account
     metavar="FILE|DIR",
     help="Write to FILE, or one file per project into DIR (an existing directory or a path ending in /).",
 )
-@connection_options
 @global_options
-def export_command(projects: tuple[str, ...], envs: tuple[str, ...], output: str | None) -> int:
+@pass_settings
+def export_command(
+    settings: Settings, projects: tuple[str, ...], envs: tuple[str, ...], output: str | None
+) -> int:
     """Write the live destinations and export toggles as ldseg.yaml (adopt an existing setup)."""
     per_project = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
-    with open_connection() as conn:
-        with conn.reader() as client:
-            acct = read_account(client, projects, envs)
-        source = "the embedded sandbox" if conn.sandbox is not None else conn.base_uri
-        result = export_config(acct, include_all=bool(projects), per_project=per_project, source=source)
+    with open_connection(settings) as conn:
+        acct, result = export_account(conn, projects, envs, per_project=per_project)
     for w in [*acct.warnings, *result.warnings]:
         console.warn(w)
     if output is None:
         for text in result.files.values():
             console.out(text, nl=False)
     else:
-        written = _write_files(Path(output), result.files, per_project)
+        written = write_files(Path(output), result.files, per_project)
         console.info("Wrote " + ", ".join(str(p) for p in written) + ".")
     console.info(variables_note(result.variables))
     return EXIT_OK
-
-
-def _write_files(target: Path, files: dict[str, str], per_project: bool) -> list[Path]:
-    paths = [target / name for name in files] if per_project else [target]
-    try:
-        if per_project:
-            target.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(paths, files.values(), strict=True):
-            path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise LdsegError(f"Cannot write {exc.filename or target}: {exc.strerror or exc}.") from None
-    return paths

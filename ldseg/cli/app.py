@@ -1,4 +1,9 @@
-"""The click group and its error handling (commands register themselves on ``cli``)."""
+"""The click group, its error handling, and the per-command connection setup.
+
+Exit codes: 0 success / no changes; 1 any error, usage errors included; 2 changes present
+(``plan --detailed-exitcode``, ``drift``); 3 apply refused by the safety rails. Expected failures
+print one paragraph on stderr, never a traceback (unless ``--debug``).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from typing import Any
 import click
 
 from ldseg import __version__
-from ldseg.cli.options import EXIT_ERROR, EXIT_OK, flags
-from ldseg.console import console
+from ldseg.cli.options import EXIT_ERROR, EXIT_OK, Settings, global_options
+from ldseg.console import console, want_color
 from ldseg.errors import LdsegError
+from ldseg.runtime import Connection, connect
 
 
 class LdsegGroup(click.Group):
@@ -25,10 +31,10 @@ class LdsegGroup(click.Group):
 
 
 def _run(group: click.Group, argv: list[str], prog_name: str, extra: dict[str, Any]) -> int:
-    flags.debug = False
-    console.reset()
+    settings = Settings()
+    console.reset(color=want_color(False))
     try:
-        rv = click.Group.main(group, argv, prog_name, standalone_mode=False, **extra)
+        rv = click.Group.main(group, argv, prog_name, standalone_mode=False, obj=settings, **extra)
     except click.ClickException as exc:  # usage errors included: exit 1, never 2
         exc.show()
         return EXIT_ERROR
@@ -39,7 +45,7 @@ def _run(group: click.Group, argv: list[str], prog_name: str, extra: dict[str, A
         click.echo("Aborted.", err=True)
         return EXIT_ERROR
     except LdsegError as exc:
-        if flags.debug:
+        if settings.debug:
             click.echo(console.clean(traceback.format_exc()), err=True)
         console.error(str(exc))
         return exc.exit_code
@@ -47,12 +53,14 @@ def _run(group: click.Group, argv: list[str], prog_name: str, extra: dict[str, A
         click.echo("Interrupted; nothing was changed after this point.", err=True)
         return 130
     except Exception as exc:  # a bug: say so plainly, keep the traceback behind --debug
-        if flags.debug:
+        if settings.debug:
             click.echo(console.clean(traceback.format_exc()), err=True)
-        console.error(
-            f"ldseg hit an unexpected internal error ({type(exc).__name__}: {exc}). "
-            "Run again with --debug for the traceback and report it."
-        )
+            console.error(f"ldseg hit an unexpected internal error ({type(exc).__name__}: {exc}). Report it.")
+        else:
+            console.error(
+                f"ldseg hit an unexpected internal error ({type(exc).__name__}: {exc}). "
+                "Run again with --debug for the traceback and report it."
+            )
         return EXIT_ERROR
     return rv if isinstance(rv, int) else EXIT_OK
 
@@ -73,10 +81,27 @@ def _rewrite_sandbox(argv: list[str]) -> list[str]:
 
 @click.group(cls=LdsegGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ldseg")
+@global_options
 def cli() -> None:
     """Declare LaunchDarkly Data Export destinations and export toggles in YAML; plan and apply.
 
     \b
+    The options below work before or after the command name, on every command.
     Exit codes: 0 success or no changes; 1 error; 2 changes present
     (plan --detailed-exitcode, drift); 3 apply refused by the safety rails.
     """
+
+
+def open_connection(settings: Settings) -> Connection:
+    """Connect as the global options say: LaunchDarkly (base URI, token) or the embedded sandbox."""
+    state = settings.sandbox_state
+    if state is None and settings.sandbox:
+        state = ""
+    conn = connect(base_uri=settings.base_uri, sandbox_state=state)
+    for note in conn.notes:
+        console.warn(note)
+    if conn.sandbox is None:
+        console.register_secret(conn.token)
+    else:
+        console.info(f"Using the embedded sandbox at {conn.sandbox.url} (state: {conn.sandbox.state_path}).")
+    return conn

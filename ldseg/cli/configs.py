@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import click
+
 from ldseg import config
-from ldseg.cli.app import cli
-from ldseg.cli.options import EXIT_OK, config_option, count, global_options
+from ldseg.cli.options import EXIT_OK, Settings, config_option, count, global_options, pass_settings
 from ldseg.console import console
 from ldseg.errors import ConfigError
 from ldseg.resources import schema_path
 
 
-@cli.command()
+@click.command()
 @config_option
 @global_options
-def validate(config_paths: tuple[str, ...]) -> int:
+@pass_settings
+def validate(settings: Settings, config_paths: tuple[str, ...]) -> int:
     """Check the config offline: every problem at once, with file:line. Needs no token or secrets."""
     result = config.load(config_paths, offline=True)
     for p in result.warnings:
@@ -31,9 +33,10 @@ def validate(config_paths: tuple[str, ...]) -> int:
     return EXIT_OK
 
 
-@cli.command()
+@click.command()
 @global_options
-def schema() -> int:
+@pass_settings
+def schema(settings: Settings) -> int:
     """Print the config JSON Schema (for editors and CI linters)."""
     console.out(schema_path("ldseg.schema.json").read_text(encoding="utf-8"), nl=False)
     return EXIT_OK

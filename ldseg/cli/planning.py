@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from ldseg.applier import ApplyReport, ChangeResult, Status
 from ldseg.audit import audit_comment
-from ldseg.cli.app import cli
+from ldseg.cli.app import open_connection
 from ldseg.cli.options import (
     EXIT_CHANGES,
     EXIT_OK,
+    Settings,
+    SmokeSettings,
     config_option,
-    connection_options,
     format_option,
     global_options,
-    open_connection,
-    scoping,
+    pass_settings,
     scoping_options,
+    smoke_options,
 )
-from ldseg.cli.smoke_cmd import after_apply, smoke_options
+from ldseg.cli.smoke_cmd import after_apply
 from ldseg.console import console
-from ldseg.errors import ApplyInterrupted, LdsegError
+from ldseg.errors import ApplyFailed, ApplyInterrupted, OutputError, UsageError
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.plan import Plan
 from ldseg.planfile import build_document, dumps
-from ldseg.render.drift import drift_document, render_drift_markdown, render_drift_text
-from ldseg.render.markdown import render_markdown
 from ldseg.render.report import flag_lines, result_line, totals_line
+from ldseg.render.table import DRIFT, PLAN, Context, Format, PlanOutput
 from ldseg.render.text import render_plan
-from ldseg.workflow import (
+from ldseg.scoping import Scoping
+from ldseg.workflow.planning import (
     apply_plan,
     check_saved_plan,
     load_desired,
@@ -50,17 +50,7 @@ rotate_option = click.option(
 )
 
 
-def _emit(plan: Plan, output_format: str, files: Sequence[str], doc: dict[str, object] | None) -> None:
-    if output_format == "json":
-        assert doc is not None
-        console.out(dumps(doc), nl=False)
-    elif output_format == "markdown":
-        console.out(render_markdown(plan, files), nl=False)
-    else:
-        console.out(render_plan(plan, color=console.color), nl=False)
-
-
-@cli.command()
+@click.command()
 @config_option
 @click.option(
     "--out", "out_path", metavar="FILE", help="Save the plan, to apply exactly it with `ldseg apply FILE`."
@@ -69,34 +59,40 @@ def _emit(plan: Plan, output_format: str, files: Sequence[str], doc: dict[str, o
 @detailed_option
 @rotate_option
 @scoping_options
-@connection_options
 @global_options
+@pass_settings
 def plan(
+    settings: Settings,
     config_paths: tuple[str, ...],
     out_path: str | None,
-    output_format: str,
+    output_format: Format,
     detailed_exitcode: bool,
     rotate_secrets: bool,
+    scoping: Scoping,
 ) -> int:
     """Show what apply would change in LaunchDarkly."""
     desired = load_desired(config_paths)
-    with open_connection() as conn:
-        sc = scoping()
-        the_plan = read_and_plan(conn, desired, scoping=sc, rotate_secrets=rotate_secrets)
+    with open_connection(settings) as conn:
+        the_plan = read_and_plan(conn, desired, scoping=scoping, rotate_secrets=rotate_secrets)
         doc = build_document(
-            the_plan, desired, base_uri=conn.base_uri, scoping=sc.to_dict(), rotate_secrets=rotate_secrets
+            the_plan,
+            desired,
+            base_uri=conn.base_uri,
+            scoping=scoping.to_dict(),
+            rotate_secrets=rotate_secrets,
         )
+        context = Context(desired.files, conn.base_uri, console.color)
     if out_path:
         try:
             Path(out_path).write_text(dumps(doc), encoding="utf-8")
         except OSError as exc:
-            raise LdsegError(f"Cannot write the plan to {out_path}: {exc.strerror or exc}.") from None
+            raise OutputError(f"Cannot write the plan to {out_path}: {exc.strerror or exc}.") from None
         console.info(f"Saved the plan to {out_path}; `ldseg apply {out_path}` applies exactly it.")
-    _emit(the_plan, output_format, desired.files, doc)
+    console.out(PLAN.render(output_format, PlanOutput(the_plan, doc), context), nl=False)
     return EXIT_CHANGES if detailed_exitcode and not the_plan.empty else EXIT_OK
 
 
-@cli.command()
+@click.command()
 @click.argument("planfile", required=False)
 @config_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
@@ -116,9 +112,10 @@ def plan(
 @rotate_option
 @smoke_options
 @scoping_options
-@connection_options
 @global_options
+@pass_settings
 def apply(
+    settings: Settings,
     planfile: str | None,
     config_paths: tuple[str, ...],
     auto_approve: bool,
@@ -126,24 +123,26 @@ def apply(
     parallelism: int,
     comment: str | None,
     rotate_secrets: bool,
+    smoke: SmokeSettings,
+    scoping: Scoping,
 ) -> int:
     """Apply the changes: plan, confirm and apply; or apply a saved PLANFILE exactly as reviewed."""
     saved = load_saved_plan(planfile) if planfile else None
-    if saved is not None and (scoping().active or rotate_secrets):
-        raise LdsegError(
+    if saved is not None and (scoping.active or rotate_secrets):
+        raise UsageError(
             "A saved plan is applied exactly as planned: --target, --project, --env and --rotate-secrets "
             "belong to `ldseg plan --out`."
         )
     if saved is not None and not config_paths:
         missing = [f for f in saved.files if not Path(f).exists()]
         if missing:
-            raise LdsegError(
+            raise UsageError(
                 f"The saved plan was made from {', '.join(saved.files)} (paths as given to `ldseg plan`), "
                 f"and {', '.join(missing)} is not there from this directory. Run apply where plan ran, or "
                 "pass the config with -c."
             )
     desired = load_desired(config_paths or (saved.files if saved else ()))
-    with open_connection() as conn:
+    with open_connection(settings) as conn:
         if saved is not None:
             _warn_saved(saved.plan)
             the_plan = saved.plan
@@ -155,7 +154,7 @@ def apply(
             refuse_if_unsafe(the_plan, force)
         else:
             the_plan = read_and_plan(
-                conn, desired, scoping=scoping(), rotate_secrets=rotate_secrets, parallelism=parallelism
+                conn, desired, scoping=scoping, rotate_secrets=rotate_secrets, parallelism=parallelism
             )
             console.out(render_plan(the_plan, color=console.color), nl=False)
             if the_plan.empty:
@@ -168,9 +167,9 @@ def apply(
             conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=_print_result
         )
         _report_totals(report)
-        smoke = after_apply(conn, desired, report)
+        smoke_exit = after_apply(conn, desired, report, smoke)
     _raise_if_incomplete(report)
-    return EXIT_OK if smoke is None else smoke
+    return EXIT_OK if smoke_exit is None else smoke_exit
 
 
 def _stdin_is_terminal() -> bool:
@@ -181,7 +180,7 @@ def _confirm(auto_approve: bool) -> None:
     if auto_approve:
         return
     if not _stdin_is_terminal():
-        raise LdsegError(
+        raise UsageError(
             "apply needs a confirmation, and there is no terminal to ask on. Review the plan above and "
             "run again with --auto-approve, or save it with `plan --out` and apply the file "
             "(nothing was changed)."
@@ -190,7 +189,7 @@ def _confirm(auto_approve: bool) -> None:
         "\nDo you want to apply these changes? Only 'yes' will be accepted", default="", show_default=False
     )
     if answer.strip() != "yes":
-        raise LdsegError("Apply cancelled; nothing was changed.")
+        raise UsageError("Apply cancelled; nothing was changed.")
 
 
 def _print_result(result: ChangeResult) -> None:
@@ -217,21 +216,23 @@ def _raise_if_incomplete(report: ApplyReport) -> None:
             "it only does what is still missing.",
             report.interrupted_by,
         )
-    raise LdsegError(
+    raise ApplyFailed(
         f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
         "Fix the cause and run apply again: it only does what is still missing."
     )
 
 
-@cli.command()
+@click.command()
 @click.argument("planfile")
 @format_option
 @global_options
-def show(planfile: str, output_format: str) -> int:
+@pass_settings
+def show(settings: Settings, planfile: str, output_format: Format) -> int:
     """Render a saved plan (offline)."""
     saved = load_saved_plan(planfile)
     _warn_saved(saved.plan)
-    _emit(saved.plan, output_format, saved.files, saved.doc)
+    context = Context(saved.files, str(saved.doc.get("base_uri", "")), console.color)
+    console.out(PLAN.render(output_format, PlanOutput(saved.plan, saved.doc), context), nl=False)
     return EXIT_OK
 
 
@@ -241,22 +242,17 @@ def _warn_saved(plan: Plan) -> None:
         console.warn(w)
 
 
-@cli.command()
+@click.command()
 @config_option
 @format_option
 @scoping_options
-@connection_options
 @global_options
-def drift(config_paths: tuple[str, ...], output_format: str) -> int:
-    """Report what was changed in LaunchDarkly outside ldseg (exit 2 when anything was)."""
+@pass_settings
+def drift(settings: Settings, config_paths: tuple[str, ...], output_format: Format, scoping: Scoping) -> int:
+    """Report where LaunchDarkly differs from the config (exit 2 when it does)."""
     desired = load_desired(config_paths)
-    with open_connection() as conn:
-        the_plan = read_and_plan(conn, desired, scoping=scoping())
-        base_uri = conn.base_uri
-    if output_format == "json":
-        console.out(dumps(drift_document(the_plan, desired.files, base_uri)), nl=False)
-    elif output_format == "markdown":
-        console.out(render_drift_markdown(the_plan, desired.files), nl=False)
-    else:
-        console.out(render_drift_text(the_plan), nl=False)
+    with open_connection(settings) as conn:
+        the_plan = read_and_plan(conn, desired, scoping=scoping)
+        context = Context(desired.files, conn.base_uri, console.color)
+    console.out(DRIFT.render(output_format, the_plan, context), nl=False)
     return EXIT_CHANGES if the_plan.changes else EXIT_OK

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ldseg.cli.app import cli
-from ldseg.cli.options import EXIT_OK, global_options
+from ldseg.cli.options import EXIT_OK, Settings, global_options, pass_settings
 from ldseg.console import console
-from ldseg.errors import LdsegError
+from ldseg.errors import UsageError
 
 
-@cli.command()
+@click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8088, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--state", "state_path", metavar="FILE", help="Persist the account in this JSON file.")
@@ -25,8 +24,15 @@ from ldseg.errors import LdsegError
     "(keys: rate, global_rate, quirk, error, drop, drop_after, latency, routes, methods, seed).",
 )
 @global_options
+@pass_settings
 def sandbox(
-    port: int, host: str, state_path: str | None, seed_path: str | None, latency_ms: float, faults: str | None
+    settings: Settings,
+    port: int,
+    host: str,
+    state_path: str | None,
+    seed_path: str | None,
+    latency_ms: float,
+    faults: str | None,
 ) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
     from ldseg.sandbox import Sandbox
@@ -36,7 +42,7 @@ def sandbox(
             seed=seed_path, state_path=state_path, host=host, port=port, latency_ms=latency_ms, faults=faults
         ).start()
     except (ValueError, OSError) as exc:
-        raise LdsegError(f"Cannot start the sandbox: {exc}") from None
+        raise UsageError(f"Cannot start the sandbox: {exc}") from None
     grants = sb.grants()  # what the loaded seed (or state file) really grants, not constants
     ld_token = grants.ld_token()
     console.info(f"LaunchDarkly sandbox listening on {sb.url}")

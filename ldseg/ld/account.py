@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ldseg.errors import ApiError, LdsegError
+from ldseg.errors import ApiError, UsageError
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.reader import read
 from ldseg.model import FlagNeeds, LiveDestination, LiveEnvironment, LiveFlag, ReadRequest, Scope
@@ -44,7 +44,7 @@ def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[
                 acct.environments[(p, env.key)] = env
     missing = sorted(set(envs) - {e for _, e in acct.environments})
     if missing:
-        raise LdsegError(
+        raise UsageError(
             f"No environment {', '.join(map(repr, missing))} in the project(s) exported "
             f"({', '.join(acct.projects)}). Check --env."
         )
@@ -80,7 +80,7 @@ def _require_project(client: LDClient, project: str) -> None:
         client.get(f"/api/v2/projects/{seg(project)}")
     except ApiError as exc:
         if exc.status == 404:
-            raise LdsegError(
+            raise UsageError(
                 f"Project {project!r} does not exist in LaunchDarkly. Check --project."
             ) from None
         raise

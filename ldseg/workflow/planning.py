@@ -1,5 +1,4 @@
-"""The steps the commands share: load the config, read LaunchDarkly and plan, check a saved plan,
-apply. Kept out of the CLI so that each command reads as its steps."""
+"""Planning steps: load the config, read LaunchDarkly and plan, check a saved plan, apply."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from types import FrameType
 from ldseg import config, kinds
 from ldseg.applier import Applier, ApplyReport, OnResult
 from ldseg.console import console
-from ldseg.errors import LdsegError, StalePlanError, UnsafePlanError
+from ldseg.errors import PlanFileError, StalePlanError, UnsafePlanError, UsageError
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.reader import read
 from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState
@@ -61,7 +60,7 @@ def _plan_now(
 ) -> tuple[Plan, LiveState]:
     unmatched = scoping.unmatched(desired)
     if unmatched:
-        raise LdsegError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
+        raise UsageError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
     types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
     request = what_to_read(desired, scoping.scopes(desired), types)
     with conn.reader(parallelism) as client:
@@ -89,9 +88,9 @@ def load_saved_plan(path: str) -> SavedPlan:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise LdsegError(f"No plan file {path!r}.") from None
+        raise PlanFileError(f"No plan file {path!r}.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LdsegError(f"Cannot read the plan file {path!r}: {exc}.") from None
+        raise PlanFileError(f"Cannot read the plan file {path!r}: {exc}.") from None
     return load_document(text, path)
 
 
