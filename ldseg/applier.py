@@ -1,6 +1,6 @@
 """Execute a plan: ordered phases, bounded concurrency inside each, a result for every change.
 
-Order (DESIGN §5): destination creates (and replacements' creates), destination updates,
+Order: destination creates (and replacements' creates), destination updates,
 environment settings, flag exports, then destination deletes (and replacements' deletes) last, so
 an export is never interrupted. A failed change does not stop the others; a replacement's delete is
 skipped when its create failed. Destination updates are JSON Patch ops on ``/on`` and

@@ -14,7 +14,7 @@ from functools import cache
 
 from ldseg.resources import load_schema
 
-#: Field names LaunchDarkly masks on read, whatever the kind (research: ld-api.md §1).
+#: Field names LaunchDarkly masks on read, whatever the kind.
 KNOWN_SECRET_FIELDS = frozenset({"writeKey", "apiKey", "secret", "policyKey"})
 
 #: In kinds whose config LD does not document, a field named like a credential is treated as a

@@ -90,7 +90,7 @@ def connect(
             "personal or service access token, or try ldseg against the embedded sandbox with --sandbox."
         )
     token = token.strip()
-    if token.lower().startswith("bearer "):  # LD wants the raw token (research: ld-api.md §4)
+    if token.lower().startswith("bearer "):  # LD wants the raw token, no Bearer prefix
         return Connection(uri, token[7:].strip(), notes=(_BEARER_NOTE,))
     return Connection(uri, token)
 

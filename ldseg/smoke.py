@@ -1,7 +1,8 @@
 """Smoke tests: for each destination, the strongest verdict the evidence allows, and no stronger.
 
 LaunchDarkly has no API for its "Send a test event" button, and Segment's tracking API answers 200
-even for an invalid write key (research: export-and-segment.md §1.6, §3.6, §6). So a destination is
+even for an invalid write key (it validates keys asynchronously and drops what it cannot use). So a
+destination is
 judged by checks that each *could have failed*, and the verdict says what they add up to:
 
 - **LaunchDarkly read-back**: the destination exists in its project and environment with the declared

@@ -1,6 +1,6 @@
 """The quirk table: one test per LaunchDarkly quirk ldseg depends on or defends against.
 
-Each test cites where the quirk is documented (research/ld-api.md, by section), runs the real CLI
+Each test states the quirk (LaunchDarkly's docs and OpenAPI spec, or what other tools met), runs the real CLI
 against the sandbox over HTTP *and* replays it from its cassette (``mode`` parameter: the same
 steps and assertions on both grounds), and asserts what **ldseg** does with the quirk: its output,
 exit code and the requests it sent, not only what the sandbox answered. Where LD's behaviour is
@@ -99,7 +99,7 @@ def patches(s: Session, path: str) -> list[Any]:
 @mode_param
 @pytest.mark.parametrize("variant", ["edges", "stars", "last4"])
 def test_masked_secrets(mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """research/ld-api.md §1 "Secret masking" (and Surprises 1): GET returns writeKey obfuscated, in
+    """Destination secrets: GET returns writeKey obfuscated, in
     an UNCONFIRMED format. ldseg never writes the mask back (updates patch ``/on`` and
     ``/config/<field>`` only), treats a secret as unchanged unless the mask visibly contradicts
     the configured one (``edges``/``last4`` show characters, ``stars`` shows none), and sends a
@@ -134,7 +134,7 @@ def test_masked_secrets(mode: Mode, variant: str, tmp_path: Path, monkeypatch: p
 def test_destination_scope_from_self_link(
     mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §1 "Schemas" and "Notes" (Surprises 2): the only list is the global
+    """Destination scope: the only list is the global
     ``GET /api/v2/destinations``, and its items carry no project or environment field. ldseg
     places each destination by ``_links.self.href``: a same-named destination in another
     environment is neither changed nor deleted, and one global read serves every scope."""
@@ -160,7 +160,7 @@ def test_destination_scope_from_self_link(
 def test_destination_without_self_link(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §1 "Schemas": that every item carries ``_links.self`` is UNCONFIRMED.
+    """Destination scope: that every item carries ``_links.self`` is UNCONFIRMED.
     With it, an undeclared destination in an owned scope is deleted; without it ldseg cannot tell
     the scope, so it warns and leaves the destination alone, never deleting what it cannot place."""
 
@@ -188,7 +188,7 @@ def test_destination_without_self_link(
 
 @mode_param
 def test_created_201_deleted_204(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """research/ld-api.md §1 "Endpoints": create answers **201** with the Destination (its ``_id``
+    """Destination writes: create answers **201** with the Destination (its ``_id``
     is how ldseg reports and later addresses it), delete answers **204** with no body. ldseg
     counts both as success and reports the id from the 201 body."""
     with session("quirk-201-204", mode, tmp_path, monkeypatch, seed=seed()) as s:
@@ -216,7 +216,7 @@ def test_created_201_deleted_204(mode: Mode, tmp_path: Path, monkeypatch: pytest
 def test_destination_version_is_a_json_number(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §1 "Schemas" (Surprises 5): Destination ``version`` is a JSON *number*
+    """Destination ``version`` is a JSON *number* in LD's spec
     (the Go client's type is float32), so ``3.0`` is as valid as ``3``. ldseg guards saved plans
     with it: a plan made from either form must apply (not "stale"), and re-plan clean."""
 
@@ -242,7 +242,7 @@ def test_destination_version_is_a_json_number(
 def test_config_as_object_or_json_string(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §1 "Schemas": ``config`` is untyped; the spec's example is a JSON
+    """Destination ``config`` is untyped in LD's spec; the spec's example is a JSON
     *string*, real payloads are objects (UNCONFIRMED which LD returns). ldseg reads both the same
     way: no perpetual diff, real differences found, and export writes the same config."""
     settings = {"config_as_string": variant == "json-string"}
@@ -268,7 +268,7 @@ def _flags_of(s: Session, project: str = "web") -> list[Any]:
 
 @mode_param
 def test_environments_only_with_env(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """research/ld-api.md §2 "List" (API 20240415 changelog; Surprises 3): flags carry their
+    """Flag lists (API version 20240415): flags carry their
     per-environment ``environments`` (and so ``trackEvents``) only when the list is filtered with
     ``env=``. ldseg passes ``env`` on every flag read, and plans from the per-environment values."""
     with session("quirk-environments-with-env", mode, tmp_path, monkeypatch, seed=seed()) as s:
@@ -286,7 +286,7 @@ def test_environments_only_with_env(mode: Mode, tmp_path: Path, monkeypatch: pyt
 def test_track_events_in_summary_mode(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §2 "Where the toggles live": whether ``trackEvents`` appears in summary
+    """Flag lists: whether ``trackEvents`` appears in summary
     mode is UNCONFIRMED (the schema requires it). Present: one summary read per page. Missing:
     ldseg notices, says so, and re-reads that page with ``summary=0`` instead of guessing."""
 
@@ -338,7 +338,7 @@ def test_track_events_in_summary_mode(
 def test_flag_list_limit_cap(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §2 "Max page size": LD's maximum ``limit`` is UNCONFIRMED (reported 100
+    """Flag lists: LD's maximum ``limit`` is UNCONFIRMED (reported 100
     under 20240415). ldseg asks for 100: with a cap of 100 (a larger limit is a 400) or of 1000 it
     reads every flag in pages of 100; if LD silently answered smaller pages, ldseg must still see
     every flag (following ``_links.next``), not skip some."""
@@ -381,7 +381,7 @@ def test_flag_list_limit_cap(
 def test_at_most_three_env_values(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §2 "List": at most 3 ``env`` values per flag list request (S8; the
+    """Flag lists: at most 3 ``env`` values per flag list request (as reported; the
     official limit is UNCONFIRMED). ldseg groups environments by three, so five environments cost
     two listings, and works the same whether LD enforces 3 (more is a 400) or allows more."""
     envs = ("production", "staging", "qa", "dev", "perf")
@@ -405,8 +405,8 @@ def test_at_most_three_env_values(
 def test_json_patch_failure_codes(
     mode: Mode, status: int, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §2 "Update" (optimistic concurrency by JSON Patch ``test``) and §4
-    "Errors": a patch LD cannot apply answers 400 ``patch_failed``, 409 or 422, which one is
+    """Flag updates (optimistic concurrency by JSON Patch ``test``) and LD's error codes: a patch LD
+    cannot apply answers 400 ``patch_failed``, 409 or 422, which one is
     UNCONFIRMED. ldseg reports that flag as failed with LD's code, applies the others, sends the
     failed patch once (a refused patch is not retried), and exits 1."""
     refuse = answer_once(
@@ -428,7 +428,7 @@ def test_json_patch_failure_codes(
 
 @mode_param
 def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """research/ld-api.md §2 "Update": a flag change in an environment that requires approval
+    """Flag updates: a flag change in an environment that requires approval
     answers **405** ``method_not_allowed``. ldseg sends one PATCH per flag for all its
     environments; refused, it retries one environment at a time, so only the gated environment's
     change fails and is reported; the rest (other environments, other flags) is applied; exit 1."""
@@ -462,7 +462,7 @@ def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.M
 
 @mode_param
 def test_conflict_409(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """research/ld-api.md §4 "Errors": 409 ``optimistic_locking_error`` means a concurrent change
+    """LD's error codes: 409 ``optimistic_locking_error`` means a concurrent change
     ("Retry your request"). ldseg reports the destination update as failed with the code, leaves
     nothing half-done, and running apply again converges."""
     conflict = answer_once(
@@ -493,7 +493,7 @@ def test_conflict_409(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_rate_limit_header_variants(
     mode: Mode, variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """research/ld-api.md §4 "Rate limiting": a 429 may carry ``Retry-After`` only, an
+    """Rate limiting: a 429 may carry ``Retry-After`` only, an
     ``X-Ratelimit-Reset`` already in the past (Terraform saw negative sleeps), or no header at all
     (Flagsmith). ldseg retries each time and succeeds, waiting a positive, bounded time: the
     Retry-After when given; never a negative (or zero, hammering) wait otherwise."""
