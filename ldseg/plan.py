@@ -6,12 +6,14 @@ planned. Secret values never enter a Change: a secret diff has ``sensitive=True`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from ldseg.model import Address
+from ldseg.secrets import SENSITIVE
 
 
 class Action(str, Enum):
@@ -22,6 +24,11 @@ class Action(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def fmt(value: Any) -> str:
+    """A value as it appears in a plan: JSON literals (strings quoted, booleans lower-case)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 #: Display order and symbols (Terraform's vocabulary).
@@ -41,6 +48,14 @@ class FieldDiff:
     reason: str | None = None
     #: the JSON Patch op that realises an update: "add", "replace" or "remove"
     op: str | None = None
+
+    def describe(self) -> str:
+        """The field as what LaunchDarkly has against what the config says (drift, smoke tests)."""
+        if self.sensitive:
+            return f"{self.path}: {SENSITIVE} ({self.reason})" if self.reason else f"{self.path}: {SENSITIVE}"
+        live = "nothing" if self.before is None else fmt(self.before)
+        wanted = "nothing" if self.after is None else fmt(self.after)
+        return f"{self.path}: LaunchDarkly has {live}, the config says {wanted}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "before": self.before, "after": self.after}

@@ -47,7 +47,6 @@ from ldseg.ld.client import LDClient, seg
 from ldseg.ld.reader import list_destinations
 from ldseg.model import Address, DestinationSpec, LiveDestination
 from ldseg.planner.destinations import destination_diffs
-from ldseg.render.common import describe_diff
 from ldseg.secrets import SecretState, compare_secret
 from ldseg.segment import (
     LAUNCHDARKLY_CATALOG_ID,
@@ -162,7 +161,7 @@ def readback_check(spec: DestinationSpec, live: Sequence[LiveDestination]) -> Ch
         )
     diffs, _ = destination_diffs(spec, current)  # what a plan would change is what does not match
     if diffs:
-        return Check(READBACK, Outcome.FAIL, "; ".join(describe_diff(d) for d in diffs))
+        return Check(READBACK, Outcome.FAIL, "; ".join(d.describe() for d in diffs))
     state = "on" if spec.on else "off, as declared (LaunchDarkly exports nothing through it)"
     detail = f"exists in {where} (id {current.id}) with kind {spec.kind}, {state}, and the declared config"
     return Check(READBACK, Outcome.PASS, "; ".join([detail, *_secret_notes(spec, current)]))

@@ -20,9 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from ldseg.model import LiveState
-from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
+from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan, fmt
 from ldseg.planner.destinations import content_fingerprint
-from ldseg.render.common import fmt
 
 
 def stale_reasons(saved: Plan, fresh: Plan, live: LiveState) -> list[str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from typing import Any
 
-from ldseg.plan import Action, Change, FieldDiff, FlagChange
+from ldseg.plan import Action, Change, FieldDiff, FlagChange, fmt
 from ldseg.secrets import SENSITIVE
 
 VERBS = {
@@ -15,11 +13,6 @@ VERBS = {
     Action.DELETE: "will be destroyed",
     Action.REPLACE: "must be replaced",
 }
-
-
-def fmt(value: Any) -> str:
-    """A value as it appears in a plan: JSON literals (strings quoted, booleans lower-case)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def diff_line(d: FieldDiff, action: Action, width: int) -> tuple[str, str]:
@@ -58,12 +51,3 @@ def group_changes(changes: Iterable[Change]) -> list[list[Change]]:
         else:
             groups.append([c])
     return groups
-
-
-def describe_diff(d: FieldDiff) -> str:
-    """One field that differs, as what LaunchDarkly has against what the config says."""
-    if d.sensitive:
-        return f"{d.path}: {SENSITIVE} ({d.reason})" if d.reason else f"{d.path}: {SENSITIVE}"
-    live = "nothing" if d.before is None else fmt(d.before)
-    wanted = "nothing" if d.after is None else fmt(d.after)
-    return f"{d.path}: LaunchDarkly has {live}, the config says {wanted}"

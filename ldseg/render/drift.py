@@ -9,7 +9,6 @@ from typing import Any
 
 from ldseg import __version__
 from ldseg.plan import Action, Change, DestinationChange, Plan
-from ldseg.render.common import describe_diff
 from ldseg.render.markdown import frame, to_diff_markers
 
 
@@ -28,7 +27,7 @@ def describe(change: Change) -> str:
 def field_lines(change: Change) -> list[str]:
     if change.action is not Action.UPDATE:
         return []
-    return [describe_diff(d) for d in change.diffs]
+    return [d.describe() for d in change.diffs]
 
 
 def _headline(plan: Plan) -> str:
