@@ -32,7 +32,7 @@ def fmt(value: Any) -> str:
 
 
 #: Display order and symbols (Terraform's vocabulary).
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REPLACE: "±"}
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REPLACE: "-/+"}
 _TYPE_ORDER = {"destination": 0, "environment": 1, "flag": 2}
 
 

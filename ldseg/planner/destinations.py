@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ldseg import kinds
@@ -116,9 +117,11 @@ def _plan_create(spec: DestinationSpec, ctx: Context) -> None:
 def _plan_replace(spec: DestinationSpec, current: LiveDestination, ctx: Context) -> None:
     if not _require_secrets(spec, ctx, "replace this destination (its kind changed)"):
         return
+    old_config = [d for d in _describe_live(current) if d.path.startswith("config.")]
     diffs = [
         FieldDiff("kind", current.kind, spec.kind),
         FieldDiff("on", None, spec.on),
+        *(replace(d, op="remove") for d in old_config),  # the old destination goes, config and all
         *_describe_config(spec),
     ]
     ctx.changes.append(

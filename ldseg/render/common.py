@@ -18,6 +18,8 @@ VERBS = {
 def diff_line(d: FieldDiff, action: Action, width: int) -> tuple[str, str]:
     """(symbol, text) for one field of a change."""
     name = d.path.ljust(width)
+    if action is Action.REPLACE and d.op == "remove":  # the old destination's config goes with it
+        return "-", f"{name} = {SENSITIVE if d.sensitive else fmt(d.before)}"
     if action is Action.CREATE or (action is Action.REPLACE and d.path != "kind" and d.before is None):
         value = SENSITIVE if d.sensitive else fmt(d.after)
         return "+", f"{name} = {value}"

@@ -1,6 +1,6 @@
-"""Drift: the plan read the other way round. Each planned change means LaunchDarkly no longer
-matches the config, so it is reported as "changed outside ldseg", with what LaunchDarkly has and
-what the config says."""
+"""Drift: the plan read the other way round. Each planned change means LaunchDarkly differs from
+the config, so it is reported as such, with what LaunchDarkly has and what the config says. The
+wording claims no history: a config that was never applied differs too, and says so truthfully."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from ldseg.render.markdown import frame, to_diff_markers
 def describe(change: Change) -> str:
     a = change.address
     if change.action is Action.CREATE:
-        return f"{a} is in the config but missing in LaunchDarkly (deleted outside ldseg, or never applied)"
+        return f"{a} is in the config but not in LaunchDarkly"
     if change.action is Action.DELETE:
-        return f"{a} exists in LaunchDarkly but not in the config (created outside ldseg)"
+        return f"{a} is in LaunchDarkly but not in the config"
     if isinstance(change, DestinationChange) and change.action is Action.REPLACE:
         has, says = change.old_kind, change.kind
-        return f"{a} changed kind outside ldseg: LaunchDarkly has {has}, the config says {says}"
-    return f"{a} changed outside ldseg"
+        return f"{a} differs from the config: LaunchDarkly has kind {has}, the config says {says}"
+    return f"{a} differs from the config"
 
 
 def field_lines(change: Change) -> list[str]:
@@ -34,9 +34,8 @@ def _headline(plan: Plan) -> str:
     n = len(plan.changes)
     if n == 0:
         return "No drift: LaunchDarkly matches the configuration."
-    return (
-        f"Drift: {n} difference{'s' if n != 1 else ''} changed outside ldseg. `ldseg apply` would undo them."
-    )
+    what = "1 difference" if n == 1 else f"{n:,} differences"
+    return f"Drift: {what} between LaunchDarkly and the configuration; `ldseg apply` would make LaunchDarkly match it."
 
 
 def render_drift_text(plan: Plan) -> str:

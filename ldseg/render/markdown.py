@@ -15,7 +15,7 @@ from ldseg.render.common import group_changes
 from ldseg.render.text import render_group
 
 MAX_CHARS = 60_000
-_MARKERS = ("+", "-", "~", "±", "!")
+_MARKERS = ("-/+", "+", "-", "~", "!")
 
 #: a block of lines, each with the number of changes it shows; a block whose lines each show
 #: one change (a scope's flags) may be cut between lines, others only kept or dropped whole
@@ -56,15 +56,20 @@ def frame(
     blocks, total, noun = body
     lines, shown = fit(blocks, max_chars - len(head) - 400)
     text = (
-        f"{head}\n<details><summary>Show the {total} {noun}{'s' if total != 1 else ''}</summary>\n\n"
+        f"{head}\n<details><summary>{_show(total, noun)}</summary>\n\n"
         "```diff\n" + "\n".join(lines) + "\n```\n"
     )
     if shown < total:
         text += (
-            f"\n_Too long for a comment: {total - shown} of {total} {noun}s are not shown. "
+            f"\n_Too long for a comment: {total - shown:,} of the {total:,} {noun}s "
+            f"{'is' if total - shown == 1 else 'are'} not shown. "
             "The full text is in the job log (and, for a plan, in its saved file: `ldseg show PLANFILE`)._\n"
         )
     return text + "\n</details>\n"
+
+
+def _show(total: int, noun: str) -> str:
+    return f"Show the {noun}" if total == 1 else f"Show the {total:,} {noun}s"
 
 
 def fit(blocks: Sequence[Block], budget: int) -> tuple[list[str], int]:
@@ -98,9 +103,10 @@ def fit(blocks: Sequence[Block], budget: int) -> tuple[list[str], int]:
 def to_diff_markers(line: str) -> str:
     """Move a leading ``+``/``-``/``~`` marker to column 0 (GitHub colours diff lines by it)."""
     stripped = line.lstrip(" ")
-    if stripped[:1] in _MARKERS and stripped[1:2] == " ":
-        indent = len(line) - len(stripped)
-        return stripped[0] + " " * indent + stripped[1:]
+    for marker in _MARKERS:
+        if stripped.startswith(marker + " "):
+            indent = len(line) - len(stripped)
+            return marker + " " * indent + stripped[len(marker) :]
     return line
 
 

@@ -9,7 +9,7 @@ import click
 from ldseg.plan import SYMBOLS, Action, Change, DestinationChange, FlagChange, Plan
 from ldseg.render.common import VERBS, diff_line, group_changes
 
-_COLORS = {"+": "green", "~": "yellow", "-": "red", "±": "magenta"}
+_COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta"}
 
 Styler = Callable[[str, str], str]
 

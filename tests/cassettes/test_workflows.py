@@ -95,8 +95,8 @@ def test_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             "apply-destination-replace",
             [scope("staging", destinations(STREAM_PUBSUB))],
             [
-                "± destination:web/staging/stream [create]: created (id ",
-                "± destination:web/staging/stream [delete]: deleted (id ",
+                "-/+ destination:web/staging/stream [create]: created (id ",
+                "-/+ destination:web/staging/stream [delete]: deleted (id ",
             ],
             id="replace",
         ),

@@ -211,17 +211,27 @@ def test_drift(ldseg: Runner) -> None:
     )
     drifted = ldseg("drift", "-c", cfg)
     assert drifted.exit_code == 2
-    assert drifted.stdout.startswith("Drift: 3 differences changed outside ldseg.")
-    assert "! destination:web/production/segment-main changed outside ldseg" in drifted.stdout
+    assert drifted.stdout.startswith("Drift: 3 differences between LaunchDarkly and the configuration;")
+    assert "! destination:web/production/segment-main differs from the config" in drifted.stdout
     assert "on: LaunchDarkly has false, the config says true" in drifted.stdout
-    assert "destination:web/staging/by-hand exists in LaunchDarkly but not in the config" in drifted.stdout
-    assert "flag:web/production/search changed outside ldseg" in drifted.stdout
+    assert "destination:web/staging/by-hand is in LaunchDarkly but not in the config" in drifted.stdout
+    assert "flag:web/production/search differs from the config" in drifted.stdout
+    assert "outside ldseg" not in drifted.stdout  # true whether or not the config was ever applied
     doc = json.loads(ldseg("drift", "-c", cfg, "--format", "json").stdout)
     assert (doc["drift"], doc["count"]) == (True, 3)
     item = next(i for i in doc["items"] if i["address"] == "destination:web/production/segment-main")
     assert item["fields"] == [{"path": "on", "launchdarkly": False, "config": True}]
     md = ldseg("drift", "-c", cfg, "--format", "markdown")
     assert md.exit_code == 2 and "**Drift: 3 differences" in md.stdout
+
+
+def test_drift_of_a_config_never_applied_claims_no_history(ldseg: Runner) -> None:
+    """Before any apply every difference is the config's own news, not a change made by hand: the
+    wording must be true either way."""
+    one = ldseg("drift", "-c", ldseg.config(CONFIG), "--target", "destination:web/staging/pubsub")
+    assert one.exit_code == 2
+    assert one.stdout.startswith("Drift: 1 difference between LaunchDarkly and the configuration;")
+    assert "destination:web/staging/pubsub is in the config but not in LaunchDarkly" in one.stdout
 
 
 def test_scoping(ldseg: Runner) -> None:

@@ -67,7 +67,7 @@ STEPS: list[tuple[str, str, list[str]]] = [
             kind: kinesis
             config: {region: eu-west-1, roleArn: "arn:aws:iam::1:role/x", streamName: ld}
 """,
-        ["± destination:web/production/segment-main"],
+        ["-/+ destination:web/production/segment-main"],
     ),
     (
         "a second environment, names with spaces and unicode",

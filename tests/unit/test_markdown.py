@@ -52,13 +52,18 @@ def test_empty_plan() -> None:
     )
 
 
+def test_one_change_is_shown_in_the_singular() -> None:
+    assert "<summary>Show the change</summary>" in render_markdown(Plan(flag_changes(1)), ["ldseg.yaml"])
+
+
 def test_long_plans_are_cut_with_a_note_on_what_is_left_out() -> None:
     plan = Plan(flag_changes(9000))  # 9 scopes of 1,000 flags
     text = render_markdown(plan, ["ldseg.yaml"])
     assert len(text) <= 60_000
     shown = text.count("\n+       flag-")
     assert 0 < shown < 9000
-    assert f"_Too long for a comment: {9000 - shown} of 9000 changes are not shown." in text
+    assert f"_Too long for a comment: {9000 - shown:,} of the 9,000 changes are not shown." in text
+    assert "<summary>Show the 9,000 changes</summary>" in text
     assert "**Plan: 0 to add, 0 to change, 0 to destroy; flags: 9000 to export" in text
     assert html(text).rstrip().endswith("</details>")  # the fold is still closed
 

@@ -92,3 +92,16 @@ def test_color_only_when_asked() -> None:
     )
     assert "\x1b[" not in render_plan(p)
     assert "\x1b[32m" in render_plan(p, color=True)
+
+
+def test_a_replacement_shows_the_old_config_going_and_terraforms_marker() -> None:
+    from tests.helpers import live_dest
+    from tests.unit.test_planner import desired, live, plan, spec
+
+    old = live_dest("s", "kinesis", config={"region": "eu", "secret": "ab****yz"})
+    text = render_plan(plan(desired(spec("s")), live(old)))
+    assert "  -/+ destination:web/production/s {" in text
+    assert '      ~ kind            = "kinesis" -> "segment"  # forces replacement' in text
+    assert '      - config.region   = "eu"' in text
+    assert "      - config.secret   = (sensitive)" in text  # the old one's secret goes too
+    assert "      + config.writeKey = (sensitive)" in text
