@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -96,7 +96,7 @@ def load(
         return result
     desired = _merge(docs, result)
     if not result.errors:
-        result.desired = desired
+        result.desired = replace(desired, warnings=tuple(p.located() for p in result.warnings))
     return result
 
 

@@ -53,8 +53,15 @@ class Problem:
     severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{self.where}: {self.severity}: {self.message}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def located(self) -> str:
+        """``file:line: message``, as a warning is shown."""
+        return f"{self.where}: {self.message}"
 
 
 class ConfigError(LdsegError):

@@ -230,6 +230,9 @@ class DesiredState:
     scopes: Mapping[Scope, ScopeSpec]
     settings: Settings = field(default_factory=Settings)
     files: tuple[str, ...] = ()
+    #: what loading the config found worth a warning, as ``file:line: message``; the plan carries
+    #: them on, so they reach every output format and the saved plan
+    warnings: tuple[str, ...] = ()
 
     def destination(self, address: Address) -> DestinationSpec | None:
         scope = self.scopes.get(address.scope)

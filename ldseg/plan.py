@@ -339,8 +339,9 @@ class SafetyIssue:
 class Plan:
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = field(default=())
-    #: planned with --target/--project/--env: the rest of the config was not compared
-    partial: bool = False
+    #: planned with --target/--project/--env: which ones (e.g. "--env staging"); the rest of the
+    #: config was not compared. Empty for a full plan.
+    partial: str = ""
     #: safety rails the plan exceeds; apply refuses it without --force
     safety: tuple[SafetyIssue, ...] = ()
 
@@ -350,6 +351,16 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    @property
+    def partial_note(self) -> str:
+        """What every format says of a partial plan (empty for a full one)."""
+        if not self.partial:
+            return ""
+        return (
+            f"This plan is partial ({self.partial}): only matching resources were read and planned; the rest "
+            "of the configuration was not compared with LaunchDarkly."
+        )
 
     @property
     def destinations(self) -> list[DestinationChange]:

@@ -21,6 +21,7 @@ from ldseg.errors import PlanFileError, StalePlanError
 from ldseg.model import DesiredState, ScopeSpec
 from ldseg.plan import Change, Plan, SafetyIssue
 from ldseg.resources import load_schema
+from ldseg.scoping import Scoping
 from ldseg.secrets import fingerprint
 
 FORMAT_VERSION = 1
@@ -109,7 +110,7 @@ def build_document(
         "config": {"files": list(desired.files), "digest": config_digest(desired)},
         "scoping": dict(scoping or {}),
         "options": {"rotate_secrets": rotate_secrets},
-        "partial": plan.partial,
+        "partial": bool(plan.partial),
         "secrets": {"salt": salt, "fingerprints": secret_fingerprints(desired, salt)},
         "summary": plan.summary().to_dict() | {"line": plan.summary().line()},
         "warnings": list(plan.warnings),
@@ -174,7 +175,9 @@ def load_document(text: str, source: str) -> SavedPlan:
         safety = tuple(SafetyIssue.from_dict(i) for i in doc.get("safety", ()))
     except (KeyError, ValueError, TypeError) as exc:
         raise PlanFileError(f"{source} holds a change ldseg cannot read ({exc}).") from None
-    plan = Plan(changes, tuple(doc.get("warnings", ())), bool(doc.get("partial", False)), safety)
+    scoping = Scoping(**{k: tuple(v) for k, v in doc.get("scoping", {}).items()})
+    partial = scoping.description() if doc.get("partial") else ""
+    plan = Plan(changes, tuple(doc.get("warnings", ())), partial, safety)
     return SavedPlan(doc, plan)
 
 

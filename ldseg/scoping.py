@@ -7,6 +7,7 @@ and the plan says so.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -88,13 +89,22 @@ class Scoping:
             return False
         return not self.targets or any(_target_may_touch(t, scope) for t in self.targets)
 
-    def warning(self) -> str:
+    def description(self) -> str:
+        """The scoping options as given, e.g. ``--target flag:web/*; --env staging`` (empty: none)."""
         options = (("--target", self.targets), ("--project", self.projects), ("--env", self.envs))
-        parts = [f"{flag} {' '.join(values)}" for flag, values in options if values]
-        return (
-            f"This plan is partial ({'; '.join(parts)}): only matching resources were read and planned; the "
-            "rest of the configuration was not compared with LaunchDarkly."
-        )
+        return "; ".join(f"{flag} {' '.join(values)}" for flag, values in options if values)
+
+    def unmatched_targets(self, addresses: Iterable[Address]) -> list[str]:
+        """Each --target that matches none of ``addresses`` (what the config declares and what was
+        read): a typo there would otherwise plan nothing and say "No changes."."""
+        left = {t: _compiled((t,)) for t in self.targets}
+        for a in addresses:
+            if not left:
+                break
+            text = str(a)
+            for t in [t for t, rx in left.items() if rx.matches(text)]:
+                del left[t]
+        return sorted(left)
 
 
 def _target_may_touch(target: str, scope: Scope) -> bool:

@@ -19,7 +19,7 @@ def validate(settings: Settings, config_paths: tuple[str, ...]) -> int:
     """Check the config offline: every problem at once, with file:line. Needs no token or secrets."""
     result = config.load(config_paths, offline=True)
     for p in result.warnings:
-        console.warn(str(p).replace(": warning: ", ": ", 1))
+        console.warn(p.located())
     if result.errors or result.desired is None:
         raise ConfigError(result.errors)
     scopes = result.desired.scopes.values()

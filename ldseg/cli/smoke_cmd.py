@@ -104,6 +104,8 @@ def smoke_test(
     --send-test-event, a test event watched until it arrives. Exit 1 on any FAIL.
     """
     desired = load_desired(config_paths)
+    for w in desired.warnings:
+        console.warn(w)
     specs = smoke_tests.select(desired, addresses)
     with open_connection(settings) as conn:
         results = run_smoke_tests(conn, specs, smoke)

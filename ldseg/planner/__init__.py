@@ -10,8 +10,11 @@ output format and the saved plan.
 
 from __future__ import annotations
 
-from ldseg.errors import ConfigError
-from ldseg.model import DesiredState, LiveState
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+from ldseg.errors import ConfigError, UsageError
+from ldseg.model import Address, DesiredState, LiveState, Scope
 from ldseg.plan import Plan
 from ldseg.planner import safety
 from ldseg.planner.context import Context, PlanOptions
@@ -44,7 +47,32 @@ def make_plan(
             plan_exports(spec, live, ctx)
     if ctx.problems:
         raise ConfigError(ctx.problems)
+    unmatched = scoping.unmatched_targets(_addresses(desired, live, scopes))
+    if unmatched:
+        raise UsageError(
+            f"--target {', '.join(unmatched)} {'matches' if len(unmatched) == 1 else 'match'} nothing the "
+            "configuration declares or LaunchDarkly has in the scopes it names. Check the spelling "
+            "(`ldseg plan` without --target lists what would change)."
+        )
     changes = tuple(c for c in ctx.changes if scoping.matches(c.address))
-    warnings = ([scoping.warning()] if scoping.active else []) + warnings + ctx.warnings
+    plan = Plan(changes, partial=scoping.description())
+    warnings = [plan.partial_note, *desired.warnings, *warnings, *ctx.warnings]
     issues = tuple(safety.check(changes, live, desired.settings))
-    return Plan(changes, tuple(warnings), partial=scoping.active, safety=issues)
+    return replace(plan, warnings=tuple(w for w in warnings if w), safety=issues)
+
+
+def _addresses(desired: DesiredState, live: LiveState, scopes: Iterable[Scope]) -> Iterator[Address]:
+    """Every address the plan of ``scopes`` knows: declared, or read from LaunchDarkly."""
+    for p, e in scopes:
+        yield Address("environment", p, e)
+        spec = desired.scopes[(p, e)]
+        for name in spec.destinations or {}:
+            yield Address("destination", p, e, name)
+        for d in live.destinations.get((p, e), ()):
+            yield d.address
+        if spec.export is not None and spec.export.flags is not None:
+            for key in spec.export.flags.exact_keys:
+                yield Address("flag", p, e, key)
+            for key, flag in live.flags.get(p, {}).items():
+                if e in flag.envs:
+                    yield Address("flag", p, e, key)

@@ -240,13 +240,15 @@ def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: C
                 path, sensitive=True, reason="not in the configuration: it will be removed", op="remove"
             )
         return None
-    if f in spec.unresolved_secrets:
+    unresolved = spec.unresolved_secrets.get(f)
+    if unresolved is not None:
         if current.config.get(f) in (None, ""):
             _require_secrets(spec, ctx, "set it (LaunchDarkly has no value for it)", only=f)
         else:
+            names = " and ".join(unresolved.variables)
             ctx.warnings.append(
-                f"{spec.address} {path}: its environment variable is not set; the secret in LaunchDarkly "
-                "is left as it is."
+                f"{unresolved.location}: {spec.address} {path}: environment variable {names} is not set; "
+                "the secret in LaunchDarkly is left as it is."
             )
         return None
     op = _op(present, True)

@@ -35,11 +35,15 @@ def _headline(plan: Plan) -> str:
     if n == 0:
         return "No drift: LaunchDarkly matches the configuration."
     what = "1 difference" if n == 1 else f"{n:,} differences"
-    return f"Drift: {what} between LaunchDarkly and the configuration; `ldseg apply` would make LaunchDarkly match it."
+    return (
+        f"Drift: {what} between LaunchDarkly and the configuration; "
+        "`ldseg apply` would make LaunchDarkly match it."
+    )
 
 
 def render_drift_text(plan: Plan) -> str:
-    lines = [_headline(plan)]
+    lines = [plan.partial_note, ""] if plan.partial else []
+    lines.append(_headline(plan))
     if plan.changes:
         lines.append("")
     for c in plan.changes:
@@ -70,7 +74,7 @@ def drift_document(plan: Plan, files: Sequence[str], base_uri: str) -> dict[str,
         "config_files": list(files),
         "drift": bool(plan.changes),
         "count": len(plan.changes),
-        "partial": plan.partial,
+        "partial": bool(plan.partial),
         "items": [
             {
                 "address": str(c.address),

@@ -25,9 +25,10 @@ def _colored(symbol: str, text: str) -> str:
 def render_plan(plan: Plan, *, color: bool = False) -> str:
     """The plan as text, ending with the ``Plan:`` / ``No changes.`` summary line."""
     summary = plan.summary().line()
+    head = [plan.partial_note, ""] if plan.partial else []
     if plan.empty:
-        return summary + "\n"
-    out = ["ldseg will perform the following actions:", ""]
+        return "\n".join([*head, summary]) + "\n"
+    out = [*head, "ldseg will perform the following actions:", ""]
     for group in group_changes(plan.changes):
         out.extend(render_group(group, _colored if color else _plain))
         out.append("")

@@ -28,15 +28,14 @@ from ldseg.staleness import stale_reasons
 
 
 def load_desired(paths: Sequence[str]) -> DesiredState:
-    """Load the config (raising ConfigError), register its secrets for redaction, show warnings."""
-    desired, warnings = config.load_or_raise(paths)
+    """Load the config (raising ConfigError) and register its secrets for redaction. Its warnings
+    travel on the DesiredState: a plan carries them into every output."""
+    desired, _ = config.load_or_raise(paths)
     for scope in desired.scopes.values():
         for dest in (scope.destinations or {}).values():
             for f, v in dest.config.items():
                 if kinds.kind(dest.kind).is_secret(f) and isinstance(v, str):
                     console.register_secret(v)
-    for p in warnings:
-        console.warn(str(p).replace(": warning: ", ": ", 1))
     return desired
 
 

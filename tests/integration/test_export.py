@@ -171,6 +171,24 @@ class TestQuickstart:
         assert "LDSEG_WEB_PRODUCTION_SEGMENT_MAIN_WRITEKEY" in stderr
         assert "qs-prod-4f9c2a7e51b3d860" not in text
 
+    def test_an_unset_secret_variable_is_named_with_its_line_in_every_output(self, ldseg: Runner) -> None:
+        cfg = ldseg.config(ldseg("export").stdout, "exported.yaml")
+        line = next(
+            i
+            for i, text in enumerate(Path(cfg).read_text().splitlines(), 1)
+            if "SEGMENT_MAIN_WRITEKEY" in text
+        )
+        warning = (
+            f"exported.yaml:{line}: destination:web/production/segment-main config.writeKey: environment "
+            "variable LDSEG_WEB_PRODUCTION_SEGMENT_MAIN_WRITEKEY is not set; the secret in LaunchDarkly is "
+            "left as it is."
+        )
+        out = str(ldseg.tmp_path / "plan.json")
+        plan = ldseg("plan", "-c", cfg, "--out", out)
+        assert plan.exit_code == 0 and warning in plan.stderr
+        assert any(w.endswith(warning) for w in json.loads(Path(out).read_text())["warnings"])
+        assert warning in ldseg("plan", "-c", cfg, "--format", "markdown").stdout
+
 
 class TestLarge:
     @pytest.fixture

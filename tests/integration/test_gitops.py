@@ -230,7 +230,7 @@ def test_drift_of_a_config_never_applied_claims_no_history(ldseg: Runner) -> Non
     wording must be true either way."""
     one = ldseg("drift", "-c", ldseg.config(CONFIG), "--target", "destination:web/staging/pubsub")
     assert one.exit_code == 2
-    assert one.stdout.startswith("Drift: 1 difference between LaunchDarkly and the configuration;")
+    assert "\nDrift: 1 difference between LaunchDarkly and the configuration;" in one.stdout
     assert "destination:web/staging/pubsub is in the config but not in LaunchDarkly" in one.stdout
 
 
@@ -266,6 +266,35 @@ def test_scoping(ldseg: Runner) -> None:
     assert typo.exit_code == 1
     assert "--project wbe matches no project of the configuration (web)" in typo.stderr
     assert "--env prod matches no environment of the configuration (production, staging)" in typo.stderr
+
+
+def test_a_partial_plan_says_so_on_stdout_in_every_format(ldseg: Runner) -> None:
+    cfg = ldseg.config(CONFIG)
+    note = "This plan is partial (--env staging): only matching resources were read and planned"
+    path = str(ldseg.tmp_path / "partial.json")
+    text = ldseg("plan", "-c", cfg, "--env", "staging", "--out", path)
+    assert text.exit_code == 0 and text.stdout.startswith(note)
+    markdown = ldseg("plan", "-c", cfg, "--env", "staging", "--format", "markdown")
+    assert f"> **Warning:** {note}" in markdown.stdout
+    doc = json.loads(ldseg("plan", "-c", cfg, "--env", "staging", "--format", "json").stdout)
+    assert doc["partial"] is True and doc["warnings"][0].startswith(note)
+    for fmt in ("text", "markdown"):  # a saved partial plan says so when shown, too
+        shown = ldseg("show", path, "--format", fmt)
+        assert shown.exit_code == 0 and note in shown.stdout
+    drift = ldseg("drift", "-c", cfg, "--env", "staging")
+    assert drift.stdout.startswith(note)
+
+
+def test_a_target_that_matches_nothing_is_an_error(ldseg: Runner) -> None:
+    """A glob inside a declared scope that matches no declared or live object is a typo, like
+    --project nope: it must not plan nothing and say "No changes." (exit 0)."""
+    cfg = ldseg.config(CONFIG)
+    result = ldseg("plan", "-c", cfg, "--target", "flag:web/production/serch*", "--detailed-exitcode")
+    assert result.exit_code == 1
+    assert "--target flag:web/production/serch* matches nothing the configuration declares" in result.stderr
+    # a target matching an object that is in sync is fine: nothing to change there
+    synced = ldseg("plan", "-c", cfg, "--target", "environment:web/production")
+    assert synced.exit_code == 0, synced.output
 
 
 def test_quiet_and_color(ldseg: Runner) -> None:
@@ -360,3 +389,17 @@ def test_show_and_apply_say_a_saved_plan_is_partial(ldseg: Runner) -> None:
     applied = ldseg("apply", path)
     assert applied.exit_code == 0, applied.output
     assert "This plan is partial" in applied.stderr
+
+
+def test_config_warnings_reach_every_output_and_the_saved_plan(ldseg: Runner) -> None:
+    """A warning from loading the config (a secret written as a literal) is not only printed: the
+    pull-request comment and the saved plan carry it too."""
+    cfg = ldseg.config(CONFIG.replace('"${SEGMENT_WRITE_KEY}"', '"literal-key-0123456789"'))
+    warning = "is a secret written as a literal; use ${VAR} so it stays out of version control"
+    path = str(ldseg.tmp_path / "plan.json")
+    text = ldseg("plan", "-c", cfg, "--out", path)
+    assert text.exit_code == 0 and warning in text.stderr
+    assert f"ldseg.yaml:9: config.writeKey of web/production/segment-main {warning}" in text.stderr
+    assert any(warning in w for w in json.loads(Path(path).read_text())["warnings"])
+    assert warning in ldseg("plan", "-c", cfg, "--format", "markdown").stdout
+    assert warning in ldseg("show", path, "--format", "markdown").stdout

@@ -177,7 +177,10 @@ def test_unresolved_secret() -> None:
     unresolved = spec("s", config={"writeKey": None}, unresolved=missing)
     # existing destination: allowed, with a warning
     p = plan(desired(unresolved), live(live_dest("s")))
-    assert p.empty and "environment variable is not set" in p.warnings[0]
+    assert p.empty and p.warnings == (
+        "ldseg.yaml:7: destination:web/production/s config.writeKey: environment variable WK is not set; "
+        "the secret in LaunchDarkly is left as it is.",
+    )
     # new destination: an error
     with pytest.raises(ConfigError) as exc:
         plan(desired(unresolved), live())
