@@ -57,10 +57,9 @@ def test_vendored_subset_keeps_its_source_and_licence(vendored: dict[str, Any]) 
     notice = (VENDORED.parent / "README.md").read_text(encoding="utf-8")
     assert "Apache" in notice and info["x-source"]["commit"] in notice
     # the approval-request operations came from another copy of the spec: both say which
-    supplement = info["x-source"]["supplement"]
-    assert "d434397dcd2cc0b8bc635a5c489f859b48c6020f" in supplement
-    assert "d434397dcd2cc0b8bc635a5c489f859b48c6020f" in notice
-    assert "d434397dcd2cc0b8bc635a5c489f859b48c6020f" in (VENDORED.parent / "NOTICE").read_text(encoding="utf-8")
+    older = "d434397dcd2cc0b8bc635a5c489f859b48c6020f"
+    assert older in info["x-source"]["supplement"] and older in notice
+    assert older in (VENDORED.parent / "NOTICE").read_text(encoding="utf-8")
 
 
 def test_idempotent_on_the_vendored_subset(vendored: dict[str, Any], tmp_path: Path) -> None:
