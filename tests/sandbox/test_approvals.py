@@ -14,7 +14,7 @@ from ldseg.sandbox.records import member_id
 from ldseg.sandbox.seed import build_state
 from ldseg.sandbox.testing import SandboxForTests
 
-from .conftest import READER, make_client
+from .conftest import QUICKSTART_SEED, READER, make_client
 
 WRITER = "api-writer-0000"
 REVIEWER = "api-reviewer-0000"
@@ -463,3 +463,33 @@ def test_create_needs_a_writer_and_an_existing_flag_and_environment(clients: dic
     rid = create(clients["writer"])["_id"]
     assert review(clients["reader"], rid, "approve").status_code == 403
     assert review(clients["reviewer"], rid, "lgtm").status_code == 400
+
+
+# --- reviewing as a person would (README, "The sandbox") -------------------------------------------
+
+
+def test_reviewing_in_a_running_sandbox_as_the_readme_shows(
+    make_sandbox: Callable[..., SandboxForTests],
+) -> None:
+    """The README's steps with the quickstart seed: require approvals by PATCH, list what awaits
+    review with one filtered call, approve with the seed's reviewer token, apply."""
+    readme = (QUICKSTART_SEED.parents[2] / "README.md").read_text(encoding="utf-8")
+    sb = make_sandbox(seed=QUICKSTART_SEED)
+    reviewer = next(t for t, role in sb.grants().ld_tokens.items() if t.startswith("api-reviewer-"))
+    assert sb.grants().ld_tokens[reviewer] == "writer" and f"Authorization: {reviewer}" in readme
+    assert "/api/v2/approval-requests/<_id>/reviews" in readme and "projectKey equals web" in readme
+    with make_client(sb) as admin, make_client(sb, reviewer) as person:
+        r = admin.patch(
+            "/api/v2/projects/web/environments/production",
+            json=[{"op": "replace", "path": "/approvalSettings/required", "value": True}],
+        )
+        assert r.json()["approvalSettings"]["required"] is True
+        rid = create(admin, flag="pricing-banner")["_id"]
+        waiting = admin.get(
+            "/api/v2/approval-requests", params={"filter": 'projectKey equals web,status anyOf ["pending"]'}
+        ).json()["items"]
+        assert [w["_id"] for w in waiting] == [rid]
+        assert review(admin, rid, "approve").status_code == 403  # not one's own
+        assert review(person, rid, "approve", comment="LGTM").json()["reviewStatus"] == "approved"
+        assert admin.post(f"/api/v2/approval-requests/{rid}/apply", json={}).json()["status"] == "completed"
+    assert sb.store.flag_env("web", "pricing-banner", "production")["trackEvents"] is True
