@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ldseg.sandbox import DEFAULT_TOKEN, SeedError
+from ldseg.sandbox import DEFAULT_TOKEN, SeedError, approval_rules
 from ldseg.sandbox.records import member_id
 from ldseg.sandbox.seed import build_state
 from ldseg.sandbox.testing import SandboxForTests
@@ -93,17 +93,13 @@ def tracked(sb: SandboxForTests, flag: str = "banner", env: str = "production") 
 def test_environments_carry_lds_approval_settings(clients: dict[str, httpx.Client]) -> None:
     c = clients["reader"]
     prod = c.get("/api/v2/projects/web/environments/production").json()["approvalSettings"]
-    assert prod == {
-        "required": True,
-        "bypassApprovalsForPendingChanges": False,
-        "minNumApprovals": 1,
-        "canReviewOwnRequest": False,
-        "canApplyDeclinedChanges": True,
-        "autoApplyApprovedChanges": False,
-        "serviceKind": "launchdarkly",
-        "serviceConfig": {},
-        "requiredApprovalTags": [],
-    }
+    assert prod == {**approval_rules.DEFAULT_SETTINGS, "required": True}
+    # LD's defaults for what the seed leaves out
+    assert (prod["minNumApprovals"], prod["canApplyDeclinedChanges"], prod["serviceKind"]) == (
+        1,
+        True,
+        "launchdarkly",
+    )
     listed = {
         e["key"]: e["approvalSettings"] for e in c.get("/api/v2/projects/web/environments").json()["items"]
     }
