@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -489,3 +490,12 @@ def test_reviewing_in_a_running_sandbox_as_the_readme_shows(
         assert review(person, rid, "approve", comment="LGTM").json()["reviewStatus"] == "approved"
         assert admin.post(f"/api/v2/approval-requests/{rid}/apply", json={}).json()["status"] == "completed"
     assert sb.store.flag_env("web", "pricing-banner", "production")["trackEvents"] is True
+
+
+def test_approval_requests_live_in_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with SandboxForTests(seed=copy.deepcopy(SEED), state_path=state) as sb, make_client(sb, WRITER) as c:
+        rid = create(c)["_id"]
+    with SandboxForTests(seed=None, state_path=state) as sb, make_client(sb, REVIEWER) as c:
+        assert review(c, rid, "approve").json()["reviewStatus"] == "approved"
+        assert c.get(requests_path()).json()["items"][0]["requestorId"] == member_id(WRITER)
