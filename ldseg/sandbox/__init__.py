@@ -23,8 +23,9 @@ Modules, from the top down (import-linter keeps the layers, see pyproject.toml):
 - ``testing``: helpers for tests and benchmarks (``SandboxForTests``, ``StoreForTests``), not used by
   the server;
 - ``server``: ``Sandbox`` (lifecycle, state file, route registration, ``grants()``);
-- ``routes/`` (LD's API, one module per area, and the ``/_sandbox/`` admin API: test machinery) and
-  ``segment_emu/`` (Segment's tracking and Public APIs, the LD event schemas);
+- ``routes/`` (LD's API, one module per area: destinations, flags, projects and environments, flag
+  approval requests; and the ``/_sandbox/`` admin API: test machinery) and ``segment_emu/``
+  (Segment's tracking and Public APIs, the LD event schemas);
 - ``app``: the WSGI app (routing, guards, pipeline, request log ``reqlog``, extension hooks);
 - ``faults`` and ``faultspec`` (fault injection, ``rate_windows``: fixed-window counters);
 - ``exchange``: what handlers and middleware see (``SandboxRequest``, ``Call``, ``Reply``, JSON
@@ -33,7 +34,8 @@ Modules, from the top down (import-linter keeps the layers, see pyproject.toml):
   with ``source_catalog``; ``validation``: the checks they share), ``persistence`` (state file);
 - ``records`` (record constructors, the state document), ``representations`` (LD's JSON),
   ``patching`` (JSON Patch / merge patch), ``masking`` (secrets), ``pagination``, ``exceptions``
-  (``HttpError``, ``SeedError``, ``StoreError``).
+  (``HttpError``, ``SeedError``, ``StoreError``) and ``approval_rules`` (LD's approval rules: what
+  gates a flag change, what reviews and applying may do).
 
 Seed format (YAML or JSON; every key optional)::
 
@@ -47,7 +49,10 @@ Seed format (YAML or JSON; every key optional)::
       max_project_limit: 1000
       segment_volume_delay_s: 0  # Segment /events/volume sees a tracked message this long after it
       segment_volume_rate_per_minute: 60   # Segment /events/volume requests per minute per token
-    tokens: {api-reader-0000: reader, api-noaccess-0000: none}   # roles: admin, writer, reader, none
+    tokens: {api-reader-0000: reader, api-noaccess-0000: none}
+      # roles: admin, writer, reader, none, and bypass: a writer whose flag changes skip required
+      # approvals (LD's bypassRequiredApproval action). Each token acts as one member (its id:
+      # records.member_id), so a second token is a second person, e.g. to review approval requests.
     projects:
       web:
         name: Web shop
@@ -57,6 +62,18 @@ Seed format (YAML or JSON; every key optional)::
           production: {name: Production, defaultTrackEvents: false, approvalRequired: false,
                        color: "417505", defaultTtl: 0, secureMode: false, requireComments: false,
                        confirmChanges: false, tags: [], critical: true}
+          staging:
+            approvalSettings:    # LD's ApprovalSettings, every field optional (LD's defaults shown);
+              required: false    # approvalRequired: true is a shorthand for this one
+              requiredApprovalTags: []   # gate only flags with one of these tags (not with required)
+              minNumApprovals: 1         # 1 to 5
+              canReviewOwnRequest: false
+              canApplyDeclinedChanges: true
+              autoApplyApprovedChanges: false   # approving applies at once
+              bypassApprovalsForPendingChanges: false   # shown, not acted on
+              serviceKind: launchdarkly
+              serviceConfig: {}
+              serviceKindConfigurationId: optional-id
         flags:
           checkout-v2: {name: Checkout v2, description: "", tags: [analytics], archived: false,
                         deprecated: false, temporary: true, creationDate: 1704067200000,
@@ -81,8 +98,13 @@ included, and a Public API subset (``GET /sources``, ``/sources/{id}``, ``/event
 injector (``faults``, ``Sandbox(faults=...)``, ``ldseg sandbox --faults``, ``PUT /_sandbox/faults``)
 makes LD's routes misbehave on purpose.
 
+Flag approvals (``routes/approvals``): a flag change in an environment whose ``approvalSettings``
+gate it (``required``, or the flag has one of ``requiredApprovalTags``) answers 405 unless the token is
+``bypass``; clients open approval requests instead (``POST /api/v2/projects/{p}/flags/{f}/
+environments/{e}/approval-requests``), which other members review and anyone who may write applies.
+
 The state file (``state_path``) is the store's own JSON (``format: ldseg-sandbox-state/1``); it
-also keeps the audit log and violations, so consecutive processes share them.
+also keeps the audit log, violations and approval requests, so consecutive processes share them.
 """
 
 from __future__ import annotations

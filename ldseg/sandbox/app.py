@@ -71,6 +71,7 @@ def ld_guard(app: SandboxApp, request: SandboxRequest) -> None:
     if role is None:
         raise HttpError(401, "Invalid access token")
     request.role = role
+    request.token = token
     if role == "none" or (role == "reader" and request.method in WRITE_METHODS):
         raise HttpError(403, "Access to the requested resource was denied")
     version = request.headers.get("LD-API-Version")

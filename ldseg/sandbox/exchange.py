@@ -29,6 +29,7 @@ class SandboxRequest(Request):
     route: Route | None = None
     path_args: dict[str, str]
     role: str | None = None
+    token: str | None = None  # the LD access token the guard accepted (each one acts as a member)
     route_error: HttpError | None = None
     fault: str | None = None  # set by the fault injector: "rate_limited", "error", "drop", "drop_after"
     segment_token: str | None = None  # the Segment Public API token the guard accepted

@@ -1,9 +1,10 @@
 """Record constructors and constants shared by the seed loader, the store and the routes.
 
-Records (projects, environments, flags, destinations, and the whole state document: ``empty_state``,
-with the Segment workspace of ``empty_workspace``) are plain JSON-able dicts (so the state file is just
-``json.dumps`` of the state). IDs and keys are derived from stable hashes, so one seed always yields
-byte-identical state and API-created objects get reproducible ids (``hex_id`` over a state counter).
+Records (projects, environments, flags, destinations, approval requests, and the whole state
+document: ``empty_state``, with the Segment workspace of ``empty_workspace``) are plain JSON-able
+dicts (so the state file is just ``json.dumps`` of the state). IDs and keys are derived from stable
+hashes, so one seed always yields byte-identical state and API-created objects get reproducible ids
+(``hex_id`` over a state counter).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
+
+from . import approval_rules
 
 DESTINATION_KINDS: tuple[str, ...] = (
     "google-pubsub",
@@ -35,7 +38,9 @@ REQUIRED_CONFIG: dict[str, tuple[str, ...]] = {
     "snowflake-v2": ("publicKey", "snowflakeHostAddress"),
 }
 
-TOKEN_ROLES: tuple[str, ...] = ("admin", "writer", "reader", "none")
+#: ``bypass``: a writer whose role also has LD's ``bypassRequiredApproval`` action, so its flag changes
+#: in approval-gated environments apply directly (LD grants that action through custom roles)
+TOKEN_ROLES: tuple[str, ...] = ("admin", "writer", "bypass", "reader", "none")
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "mask_style": "edges",  # edges | stars | last4 (LD's real format is UNCONFIRMED)
@@ -62,6 +67,11 @@ def now_ms() -> int:
 def hex_id(*parts: object) -> str:
     """A 24-hex id (the shape of LD's Mongo ids) derived from ``parts``."""
     return hashlib.sha1("/".join(str(p) for p in parts).encode()).hexdigest()[:24]
+
+
+def member_id(token: str) -> str:
+    """The member an access token acts as: each sandbox token is one member's personal token."""
+    return hex_id("member", token)
 
 
 def _uuid_like(*parts: object) -> str:
@@ -99,13 +109,18 @@ ENV_FIELDS: dict[str, type | tuple[type, ...]] = {
     "confirmChanges": bool,
     "tags": list,
     "critical": bool,
-    "approvalRequired": bool,
+    "approvalRequired": bool,  # shorthand for approvalSettings.required
+    "approvalSettings": dict,
     "apiKey": str,
     "mobileKey": str,
 }
 
 
 def new_environment(project: str, key: str, creation_ms: int = BASE_TIME_MS, **fields: Any) -> dict[str, Any]:
+    """An environment; ``approvalSettings`` overlays LD's defaults, ``approvalRequired`` sets ``required``."""
+    settings = dict(fields.pop("approvalSettings", None) or {})
+    if "approvalRequired" in fields:
+        settings.setdefault("required", fields.pop("approvalRequired"))
     env: dict[str, Any] = {
         "_id": hex_id("environment", project, key),
         "key": key,
@@ -120,7 +135,7 @@ def new_environment(project: str, key: str, creation_ms: int = BASE_TIME_MS, **f
         "confirmChanges": False,
         "tags": [],
         "critical": "prod" in key,
-        "approvalRequired": False,
+        "approvalSettings": approval_rules.new_settings(settings),
         "creationDate": creation_ms,
     }
     env.update(fields)
@@ -228,5 +243,6 @@ def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         "destinations": {},
         "audit_log": [],
         "violations": [],
+        "approval_requests": {},  # by _id, in creation order
         "segment": empty_workspace(),
     }

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from . import approval_rules
 from .masking import mask_config
 
 JSON = "application/json"
@@ -135,21 +136,74 @@ def flag(
     return out
 
 
+def expanded_flag(project: str, rec: dict[str, Any]) -> dict[str, Any]:
+    """LD's ExpandedFlagRep (an approval request's ``expand=flag``): the flag's top-level fields."""
+    full = flag(project, rec, {}, None, summary=True)
+    return {k: v for k, v in full.items() if k in EXPANDED_FLAG_FIELDS}
+
+
+EXPANDED_FLAG_FIELDS = frozenset(
+    ("name", "kind", "description", "key", "_version", "creationDate", "includeInSnippet",
+     "clientSideAvailability", "variations", "temporary", "tags", "_links", "customProperties",
+     "archived", "archivedDate", "defaults")
+)  # fmt: skip
+
+
+# --- approval requests ----------------------------------------------------------------------------
+
+
+def approval_request_href(rec: dict[str, Any], *, account: bool) -> str:
+    if account:
+        return f"/api/v2/approval-requests/{rec['_id']}"
+    return (
+        f"/api/v2/projects/{rec['project']}/flags/{rec['flag']}/environments/{rec['environment']}"
+        f"/approval-requests/{rec['_id']}"
+    )
+
+
+def resource_id(rec: dict[str, Any]) -> str:
+    """LD's resource specifier of the flag in the request's environment (the ``resourceId`` filter)."""
+    return f"proj/{rec['project']}:env/{rec['environment']}:flag/{rec['flag']}"
+
+
+def approval_request(
+    rec: dict[str, Any], conflicts: list[dict[str, Any]], *, account: bool
+) -> dict[str, Any]:
+    """A FlagConfigApprovalRequestResponse, or (``account``) an ApprovalRequestResponse, which also
+    has ``resourceId`` and ``approvalSettings``."""
+    out: dict[str, Any] = {
+        "_id": rec["_id"],
+        "_version": rec["_version"],
+        "creationDate": rec["creationDate"],
+        "serviceKind": rec["approvalSettings"]["serviceKind"],
+        "requestorId": rec["requestorId"],
+        "description": rec["description"],
+        "reviewStatus": rec["reviewStatus"],
+        "allReviews": copy.deepcopy(rec["allReviews"]),
+        "notifyMemberIds": list(rec["notifyMemberIds"]),
+    }
+    for opt in ("appliedDate", "appliedByMemberId"):
+        if rec.get(opt) is not None:
+            out[opt] = rec[opt]
+    out["status"] = rec["status"]
+    out["instructions"] = copy.deepcopy(rec["instructions"])
+    out["conflicts"] = copy.deepcopy(conflicts)
+    out["_links"] = {"self": link(approval_request_href(rec, account=account))}
+    if account:
+        out["resourceId"] = resource_id(rec)
+        out["approvalSettings"] = copy.deepcopy(rec["approvalSettings"])
+    return out
+
+
 # --- projects and environments --------------------------------------------------------------------
 
 
 def approval_settings(env: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "required": env["approvalRequired"],
-        "bypassApprovalsForPendingChanges": False,
-        "minNumApprovals": 1,
-        "canReviewOwnRequest": False,
-        "canApplyDeclinedChanges": True,
-        "autoApplyApprovedChanges": False,
-        "serviceKind": "launchdarkly",
-        "serviceConfig": {},
-        "requiredApprovalTags": [],
-    }
+    """LD's ApprovalSettings of an environment (optional fields only when set)."""
+    settings = approval_rules.settings_of(env)
+    out = {k: copy.deepcopy(settings.get(k, v)) for k, v in approval_rules.DEFAULT_SETTINGS.items()}
+    out.update({k: settings[k] for k in approval_rules.OPTIONAL_SETTINGS if k in settings})
+    return out
 
 
 def environment(project: str, env: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from . import records
+from . import approval_rules, records
 from .exceptions import SeedError
 from .masking import MASK_STYLES
 from .validation import check_keys, expect, str_list
@@ -114,7 +114,18 @@ def _build_env(project: str, key: str, raw: Any, index: int, where: str) -> dict
             expect(raw[field], typ, f"{where}.{field}")
     if "tags" in raw:
         str_list(raw["tags"], f"{where}.tags")
-    return records.new_environment(project, key, creation_ms=records.BASE_TIME_MS + index * 1000, **raw)
+    settings = dict(raw.get("approvalSettings", {}))
+    if "approvalRequired" in raw:
+        if settings.get("required", raw["approvalRequired"]) != raw["approvalRequired"]:
+            raise SeedError(f"{where}: approvalRequired and approvalSettings.required disagree")
+        settings["required"] = raw["approvalRequired"]
+    problem = approval_rules.settings_problem(settings)
+    if problem:
+        raise SeedError(f"{where}.approvalSettings: {problem}")
+    fields = {k: v for k, v in raw.items() if k not in ("approvalRequired", "approvalSettings")}
+    return records.new_environment(
+        project, key, creation_ms=records.BASE_TIME_MS + index * 1000, approvalSettings=settings, **fields
+    )
 
 
 def _attach_envs(

@@ -45,8 +45,8 @@ DEFAULT_SEGMENT_TOKEN = "sgp_sandbox_5e6d7c8b9a0f1e2d3c4b5a69788796a5"
 class Grants:
     """The tokens the loaded account accepts.
 
-    ``ld_tokens``: LaunchDarkly access token -> role (``admin``, ``writer``, ``reader``, ``none``),
-    the sandbox's own admin token first, then the seed's ``tokens`` in seed order.
+    ``ld_tokens``: LaunchDarkly access token -> role (``admin``, ``writer``, ``bypass``, ``reader``,
+    ``none``), the sandbox's own admin token first, then the seed's ``tokens`` in seed order.
     ``segment_tokens``: Segment Public API token -> whether it has Source Admin (only those see
     sources' write keys), from the seed's ``segment.tokens``.
     """

@@ -8,9 +8,10 @@ API of ``testing.StoreForTests``, a subclass of this class.
 
 The state document (``records.empty_state``): ``format``, ``settings``, ``tokens`` (LD access token
 -> role), ``counter`` (for ids), ``projects`` (each with ``environments`` and ``flags``),
-``destinations`` (by id), ``audit_log`` (one entry per successful API write), ``violations``
-(things a real client must never do, e.g. writing a masked secret back) and ``segment`` (the
-Segment workspace: ``region``, ``workspace``, ``tokens``, ``sources`` and the tracked ``messages``).
+``destinations`` (by id), ``approval_requests`` (by id), ``audit_log`` (one entry per successful
+API write), ``violations`` (things a real client must never do, e.g. writing a masked secret back)
+and ``segment`` (the Segment workspace: ``region``, ``workspace``, ``tokens``, ``sources`` and the
+tracked ``messages``).
 """
 
 from __future__ import annotations

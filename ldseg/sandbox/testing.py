@@ -19,13 +19,14 @@ keep ``project``/``environment``. Unknown names raise :class:`~.exceptions.Store
 - environments: ``environments(project)``, ``environment(project, env)``,
   ``add_environment(project, key, **fields)``, ``update_environment(project, env, **fields)``,
   ``delete_environment(project, env)``; fields as in the seed (``defaultTrackEvents``,
-  ``approvalRequired``, ``name``, ...)
+  ``approvalRequired``, ``approvalSettings`` (merged into the current ones), ``name``, ...)
 - flags: ``flags(project, include_archived=True)``, ``flag(project, key)`` (with every
   environment's config under ``environments``), ``flag_env(project, key, env)``,
   ``add_flag(project, key, **fields)`` (``trackEvents`` defaults to each environment's
   ``defaultTrackEvents``, as for a flag created in LD), ``set_track_events(project, key, env, value,
   *, fallthrough=None)``, ``set_flag_env(project, key, env, **fields)``, ``delete_flag(project, key)``.
   Changes bump ``_version`` (and the environment's ``version``) like a change made in LD's UI.
+- approval requests: ``approval_requests()``, ``approval_request(id)`` (raw records)
 - destinations: ``destinations(project=None, env=None)``, ``destination(id)``,
   ``find_destinations(project, env, name)``, ``add_destination(project, environment, name, kind,
   config, on=False)``, ``update_destination(id, **fields)`` (bumps ``version``), ``delete_destination(id)``
@@ -44,7 +45,7 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar
 
-from . import records
+from . import approval_rules, records
 from .exceptions import SeedError, StoreError
 from .faultspec import FaultSpec
 from .seed import build_state, normalize_settings
@@ -162,12 +163,23 @@ class StoreForTests(Store):
             return copy.deepcopy(env)
 
     def update_environment(self, project: str, env: str, **fields: Any) -> dict[str, Any]:
+        """Change fields as the seed names them; ``approvalSettings`` merges into the current ones,
+        ``approvalRequired`` sets their ``required`` (``SeedError`` for settings LD refuses)."""
         with self.mutate():
             e = self._env(project, env)
             bad = {"key", "_id"} & set(fields)
             if bad:
                 raise ValueError(f"cannot update {', '.join(sorted(bad))} with update_environment")
-            e.update(copy.deepcopy(fields))
+            fields = copy.deepcopy(fields)
+            settings = {**approval_rules.settings_of(e), **fields.pop("approvalSettings", {})}
+            if "approvalRequired" in fields:
+                settings["required"] = fields.pop("approvalRequired")
+            problem = approval_rules.settings_problem(settings)
+            if problem:
+                raise SeedError(problem)
+            e.update(fields)
+            e["approvalSettings"] = settings
+            e.pop("approvalRequired", None)
             return copy.deepcopy(e)
 
     def delete_environment(self, project: str, env: str) -> None:
@@ -261,6 +273,19 @@ class StoreForTests(Store):
             self._flag(project, key)
             del p["flags"][key]
             self.flags_touched(project, key)
+
+    # --- approval requests -----------------------------------------------------------------------
+
+    def approval_requests(self) -> list[dict[str, Any]]:
+        """Raw approval-request records, oldest first (with ``baseline``: what their fields were)."""
+        with self.lock:
+            return copy.deepcopy(list(self.state["approval_requests"].values()))
+
+    def approval_request(self, request_id: str) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(
+                self._lookup(self.state["approval_requests"], request_id, f"no approval request {request_id}")
+            )
 
     # --- destinations --------------------------------------------------------------------------
 

@@ -460,6 +460,50 @@ def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.M
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
 
 
+BYPASS_TOKEN = "api-5a4db0c5-0000-4000-8000-0000000b7a55"
+
+
+@mode_param
+def test_approval_bypass_200(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LD's custom-role action ``bypassRequiredApproval``: a token whose role has it changes flags in
+    an environment that requires approvals directly, and LD answers the PATCH with **200**. ldseg,
+    given such a token, simply applies: one PATCH for both environments, exit 0."""
+    doc = seed()
+    doc["projects"]["web"]["environments"]["qa"]["approvalRequired"] = True
+    doc["tokens"] = {BYPASS_TOKEN: "bypass"}
+    with session("quirk-approval-bypass", mode, tmp_path, monkeypatch, seed=doc) as s:
+        cfg = s.config(config(scope("production", "export:\n  flags: {keys: [search]}"),
+                              scope("qa", "export:\n  flags: {keys: [search]}")))  # fmt: skip
+        result = s(*APPLY, "-c", cfg, env={"LD_ACCESS_TOKEN": BYPASS_TOKEN})
+        assert result.exit_code == 0, result.output
+        (body,) = patches(s, "/api/v2/flags/web/search")
+        assert sorted(op["path"] for op in body["patch"]) == [
+            "/environments/production/trackEvents",
+            "/environments/qa/trackEvents",
+        ]
+        assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")] == [200]
+        replan = s("plan", "-c", cfg, "--detailed-exitcode", env={"LD_ACCESS_TOKEN": BYPASS_TOKEN})
+        assert replan.exit_code == 0, replan.output
+
+
+@mode_param
+def test_approval_required_tags_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LD's ``approvalSettings.requiredApprovalTags``: approval is required only for flags carrying
+    one of the tags ("Otherwise all flags will require approval"), so in the same environment a
+    tagged flag's change answers **405** and an untagged one's **200**. ldseg fails only the
+    tagged flag's change there, applies the rest, exit 1."""
+    doc = seed()
+    doc["projects"]["web"]["environments"]["qa"]["approvalSettings"] = {"requiredApprovalTags": ["analytics"]}
+    with session("quirk-approval-required-tags", mode, tmp_path, monkeypatch, seed=doc) as s:
+        cfg = s.config(config(scope("qa", "export:\n  flags: {keys: [search, pricing-banner]}")))
+        result = s(*APPLY, "-c", cfg)
+        assert result.exit_code == 1, result.output
+        assert "! flag:web/qa/search: FAILED:" in result.stdout and "405 method_not_allowed" in result.stdout
+        assert "! flag:web/qa/pricing-banner" not in result.stdout
+        assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")] == [405]
+        assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
+
+
 @mode_param
 def test_conflict_409(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """LD's error codes: 409 ``optimistic_locking_error`` means a concurrent change

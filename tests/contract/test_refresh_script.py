@@ -29,7 +29,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def source_args(source: dict[str, str]) -> list[str]:
-    return [
+    args = [
         "--commit", source["commit"],
         "--blob", source["blob"],
         "--commit-note", source["commit_note"],
@@ -38,6 +38,9 @@ def source_args(source: dict[str, str]) -> list[str]:
         "--upstream", source["upstream"],
         "--trimmed", source["trimmed"],
     ]  # fmt: skip
+    if "supplement" in source:
+        args += ["--supplement", source["supplement"]]
+    return args
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +56,10 @@ def test_vendored_subset_keeps_its_source_and_licence(vendored: dict[str, Any]) 
     assert info["x-source"]["commit"] == "5126f6875f056e89d28c1e35cb839413b938f72c"
     notice = (VENDORED.parent / "README.md").read_text(encoding="utf-8")
     assert "Apache" in notice and info["x-source"]["commit"] in notice
+    # the approval-request operations came from another copy of the spec: both say which
+    older = "d434397dcd2cc0b8bc635a5c489f859b48c6020f"
+    assert older in info["x-source"]["supplement"] and older in notice
+    assert older in (VENDORED.parent / "NOTICE").read_text(encoding="utf-8")
 
 
 def test_idempotent_on_the_vendored_subset(vendored: dict[str, Any], tmp_path: Path) -> None:
@@ -100,7 +107,7 @@ def test_drops_what_ldseg_does_not_use(vendored: dict[str, Any], tmp_path: Path)
     out = tmp_path / "subset.json"
     result = run(str(full), "-o", str(out), "--commit", "0" * 40, "--blob", "1" * 40)
     assert result.returncode == 0, result.stderr
-    assert "15 operations" in result.stdout
+    assert "24 operations" in result.stdout
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert "/api/v2/segments/{projectKey}" not in doc["paths"]
     assert "delete" not in doc["paths"]["/api/v2/flags/{projectKey}/{featureFlagKey}"]

@@ -98,7 +98,12 @@ def test_environment_patch(client: httpx.Client, sb: SandboxForTests) -> None:
         {"comment": "c", "patch": [{"op": "replace", "path": "/defaultTrackEvents", "value": True}]},
         [{"op": "replace", "path": "/apiKey", "value": "sdk-x"}],
         [{"op": "replace", "path": "/key", "value": "x"}],
-        [{"op": "replace", "path": "/approvalSettings/required", "value": False}],
+        [{"op": "replace", "path": "/approvalSettings/serviceKind", "value": "servicenow"}],  # not editable
+        [{"op": "replace", "path": "/approvalSettings/minNumApprovals", "value": 6}],  # 1 to 5
+        [  # LD: approvals for all flags or for tagged flags, not both
+            {"op": "replace", "path": "/approvalSettings/required", "value": True},
+            {"op": "add", "path": "/approvalSettings/requiredApprovalTags/-", "value": "sox"},
+        ],
         [{"op": "replace", "path": "/defaultTrackEvents", "value": "yes"}],
         [{"op": "replace", "path": "/defaultTtl", "value": True}],
     ],

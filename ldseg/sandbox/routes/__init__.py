@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import admin, destinations, flags, projects
+from . import admin, approvals, destinations, flags, projects
 
 if TYPE_CHECKING:
     from ..app import SandboxApp
@@ -18,4 +18,5 @@ def register_all(app: SandboxApp) -> None:
     destinations.register(app)
     flags.register(app)
     projects.register(app)
+    approvals.register(app)
     admin.register(app)

@@ -13,7 +13,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import records, representations
+from .. import approval_rules, records, representations
 from ..exceptions import HttpError, bad_request, not_found
 from ..exchange import Call, RawJSON, Reply
 from ..pagination import page_links, parse_limit_offset
@@ -355,6 +355,47 @@ def _apply_representation(
     return new, changed
 
 
+def instruction_target(i: int, ins: Any) -> tuple[str, bool]:
+    """(environment field, value) that instruction ``i`` sets; 400 unless it is one the sandbox runs.
+
+    LD's instructions (patchFeatureFlag's description): ``turnFlagOn``/``turnFlagOff``, and
+    ``updateTrackEvents``/``updateTrackEventsFallthrough`` with a boolean ``trackEvents``.
+    """
+    if not isinstance(ins, dict) or not isinstance(ins.get("kind"), str):
+        raise bad_request(f"instruction {i} must be an object with a kind")
+    kind = ins["kind"]
+    if kind not in SEMANTIC_KINDS:
+        raise bad_request(f"instruction {i}: kind {kind!r} is unknown or not emulated by the sandbox")
+    if kind in ("turnFlagOn", "turnFlagOff"):
+        return "on", kind == "turnFlagOn"
+    if not isinstance(ins.get("trackEvents"), bool):
+        raise bad_request(f"instruction {i} ({kind}): trackEvents must be a boolean")
+    return ("trackEvents" if kind == "updateTrackEvents" else "trackEventsFallthrough"), ins["trackEvents"]
+
+
+def instruction_targets(instructions: Any) -> list[tuple[str, bool]]:
+    """``instruction_target`` of each instruction of a non-empty list."""
+    if not isinstance(instructions, list) or not instructions:
+        raise bad_request("instructions must be a non-empty array")
+    return [instruction_target(i, ins) for i, ins in enumerate(instructions)]
+
+
+def apply_targets(
+    flag: dict[str, Any], envs: dict[str, Any], env: str, targets: list[tuple[str, bool]]
+) -> tuple[dict[str, Any], list[str]]:
+    """A copy of ``flag`` with ``targets`` set in ``env``, and the pointers that changed."""
+    new = copy.deepcopy(flag)
+    for field, value in targets:
+        new["environments"][env][field] = value
+    changed = [
+        f"/environments/{e}/{f}"
+        for e in envs
+        for f in ENV_FIELDS
+        if new["environments"][e][f] != flag["environments"][e][f]
+    ]
+    return new, changed
+
+
 def _apply_semantic(
     flag: dict[str, Any], envs: dict[str, Any], body: Any
 ) -> tuple[dict[str, Any], list[str], str | None]:
@@ -366,36 +407,42 @@ def _apply_semantic(
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise bad_request("comment must be a string")
-    instructions = body.get("instructions")
-    if not isinstance(instructions, list) or not instructions:
-        raise bad_request("instructions must be a non-empty array")
+    targets = instruction_targets(body.get("instructions"))
     env = body.get("environmentKey")
-    new = copy.deepcopy(flag)
-    for i, ins in enumerate(instructions):
-        if not isinstance(ins, dict) or not isinstance(ins.get("kind"), str):
-            raise bad_request(f"instruction {i} must be an object with a kind")
-        kind = ins["kind"]
-        if kind not in SEMANTIC_KINDS:
-            raise bad_request(f"instruction {i}: kind {kind!r} is unknown or not emulated by the sandbox")
-        if env is None:
-            raise bad_request(f"instruction {i} ({kind}) requires environmentKey")
-        if not isinstance(env, str) or env not in envs:
-            raise bad_request(f"unknown environmentKey {env!r}")
-        cfg = new["environments"][env]
-        if kind in ("turnFlagOn", "turnFlagOff"):
-            cfg["on"] = kind == "turnFlagOn"
-        else:
-            if not isinstance(ins.get("trackEvents"), bool):
-                raise bad_request(f"instruction {i} ({kind}): trackEvents must be a boolean")
-            field = "trackEvents" if kind == "updateTrackEvents" else "trackEventsFallthrough"
-            cfg[field] = ins["trackEvents"]
-    changed = [
-        f"/environments/{e}/{f}"
-        for e in envs
-        for f in ENV_FIELDS
-        if new["environments"][e][f] != flag["environments"][e][f]
-    ]
+    if env is None:
+        raise bad_request(f"instruction 0 ({body['instructions'][0]['kind']}) requires environmentKey")
+    if not isinstance(env, str) or env not in envs:
+        raise bad_request(f"unknown environmentKey {env!r}")
+    new, changed = apply_targets(flag, envs, env, targets)
     return new, changed, comment
+
+
+def changed_env_keys(changed: list[str]) -> list[str]:
+    return sorted({p.split("/")[2] for p in changed if p.startswith("/environments/")})
+
+
+def bump_versions(new: dict[str, Any], changed: list[str]) -> None:
+    """A change bumps the flag's ``_version`` and each changed environment's ``version``, as in LD."""
+    if not changed:
+        return
+    now = records.now_ms()
+    new["_version"] += 1
+    for e in changed_env_keys(changed):
+        new["environments"][e]["version"] += 1
+        new["environments"][e]["lastModified"] = now
+
+
+def gated_envs(
+    call: Call, flag: dict[str, Any], new: dict[str, Any], envs: dict[str, Any], changed_envs: list[str]
+) -> list[str]:
+    """The changed environments whose approval settings gate this flag (none for a bypass token).
+
+    The flag's tags before and after the patch both count (UNCONFIRMED which LD reads).
+    """
+    if call.request.role == "bypass":
+        return []
+    tags = list(flag["tags"]) + list(new["tags"])
+    return [e for e in changed_envs if approval_rules.gates(approval_rules.settings_of(envs[e]), tags)]
 
 
 def patch_flag(call: Call) -> Reply:
@@ -416,16 +463,9 @@ def patch_flag(call: Call) -> Reply:
         else:
             form, comment, payload = _parse_body(call, body)
             new, changed = _apply_representation(call, project_key, flag, envs, form, payload)
-        changed_envs = sorted({p.split("/")[2] for p in changed if p.startswith("/environments/")})
-        needs_approval = [e for e in changed_envs if envs[e]["approvalRequired"]]
-        if needs_approval:
+        if gated_envs(call, flag, new, envs, changed_env_keys(changed)):
             raise HttpError(405, "Approval is required to make this request", "method_not_allowed")
-        if changed:
-            now = records.now_ms()
-            new["_version"] += 1
-            for e in changed_envs:
-                new["environments"][e]["version"] += 1
-                new["environments"][e]["lastModified"] = now
+        bump_versions(new, changed)
         if not dry_run:
             project["flags"][key] = new
             store.flags_touched(project_key, key)

@@ -1,5 +1,9 @@
 """Projects and environments: lists (paginated), single reads, and environment PATCH (JSON Patch only).
 
+An environment PATCH may change the approval settings LD lets it change (``/approvalSettings/required``,
+``requiredApprovalTags``, ``minNumApprovals``, ``canReviewOwnRequest``, ``canApplyDeclinedChanges``),
+never ``required`` and ``requiredApprovalTags`` together (400, as LD documents).
+
 Default order is creation order (the seed's order) for both; ``sort`` accepts ``name`` and
 ``createdOn`` (and ``critical`` for environments), ``-`` for descending.
 """
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import representations
+from .. import approval_rules, representations
 from ..exceptions import bad_request
 from ..exchange import Call, Reply
 from ..pagination import page_links, parse_limit_offset
@@ -35,6 +39,23 @@ ENV_PATCHABLE: dict[str, type | tuple[type, ...]] = {
     "tags": list,
     "critical": bool,
 }
+
+
+APPROVALS = "approvalSettings"
+EDITABLE = approval_rules.EDITABLE_SETTINGS  # LD: only these approval settings can be patched
+
+
+def _patchable(parts: list[str]) -> bool:
+    """A pointer an environment PATCH may write: a patchable field, a tag, an editable approval
+    setting or one of its ``requiredApprovalTags``."""
+    if len(parts) == 1:
+        return parts[0] in ENV_PATCHABLE
+    index = parts[-1] == "-" or parts[-1].isdigit()
+    if parts[0] == "tags":
+        return len(parts) == 2 and index
+    if parts[0] != APPROVALS or parts[1] not in EDITABLE:
+        return False
+    return len(parts) == 2 or (len(parts) == 3 and parts[1] == "requiredApprovalTags" and index)
 
 
 def _type_ok(value: Any, typ: type | tuple[type, ...]) -> bool:
@@ -171,22 +192,23 @@ def patch_environment(call: Call) -> Reply:
         if op["op"] == "move":
             targets.append(op["from"])
         for ptr in targets:
-            parts = split_pointer(ptr)
-            ok = (len(parts) == 1 and parts[0] in ENV_PATCHABLE) or (
-                len(parts) == 2 and parts[0] == "tags" and (parts[1] == "-" or parts[1].isdigit())
-            )
-            if not ok:
-                raise bad_request(
-                    f"{ptr or '/'} cannot be changed; allowed: " + ", ".join("/" + f for f in ENV_PATCHABLE)
-                )
+            if not _patchable(split_pointer(ptr)):
+                allowed = [*("/" + f for f in ENV_PATCHABLE), *(f"/{APPROVALS}/{f}" for f in EDITABLE)]
+                raise bad_request(f"{ptr or '/'} cannot be changed; allowed: " + ", ".join(allowed))
     with store.mutate():
         env = get_env(store, project_key, env_key)
         before = representations.environment(project_key, env)
         after = apply_json_patch(before, ops)
         changed = diff_paths(before, after)
-        fields = {p.split("/")[1] for p in changed}
-        if fields - set(ENV_PATCHABLE):  # e.g. a copy op into an unexpected place
-            raise bad_request(f"cannot change {', '.join(sorted(fields - set(ENV_PATCHABLE)))}")
+        if not all(_patchable(split_pointer(p)) for p in changed):  # e.g. a copy op into an odd place
+            raise bad_request(f"cannot change {', '.join(changed)}")
+        fields = {p.split("/")[1] for p in changed} - {APPROVALS}
+        settings = None
+        if any(p.startswith(f"/{APPROVALS}/") for p in changed):
+            settings = {**approval_rules.settings_of(env), **{f: after[APPROVALS][f] for f in EDITABLE}}
+            problem = approval_rules.settings_problem(settings)
+            if problem:
+                raise bad_request(f"/{APPROVALS}: {problem}")
         for field in fields:
             typ = ENV_PATCHABLE[field]
             value: Any = after[field]
@@ -198,5 +220,7 @@ def patch_environment(call: Call) -> Reply:
                 raise bad_request("/name must not be empty")
         for field in fields:
             env[field] = after[field]
+        if settings is not None:
+            env["approvalSettings"] = settings
         audit(call, f"environment:{project_key}/{env_key}", changed=bool(changed), changes=changed)
         return Reply(200, representations.environment(project_key, env))
