@@ -29,8 +29,9 @@ from ldseg.errors import ApplyFailed, ApplyInterrupted, OutputError, UsageError
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.plan import Plan
 from ldseg.planfile import build_document, dumps
-from ldseg.render.report import flag_lines, result_line, totals_line
-from ldseg.render.table import DRIFT, PLAN, Context, Format, PlanOutput
+from ldseg.render.report import apply_document, result_line, summary_lines, totals_line
+from ldseg.render.smoke import smoke_document
+from ldseg.render.table import DRIFT, PLAN, TEST, Context, Format, PlanOutput
 from ldseg.render.text import render_plan
 from ldseg.scoping import Scoping
 from ldseg.workflow.planning import (
@@ -110,6 +111,15 @@ def plan(
     help="Audit-log comment (also LDSEG_COMMENT, settings.comment; default: ldseg version + git commit).",
 )
 @rotate_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="text as changes land; json: one document at the end (the plan and every change's result).",
+)
+@click.option("--verbose", is_flag=True, help="List every change as it lands, flag exports and skips too.")
 @smoke_options
 @scoping_options
 @global_options
@@ -123,10 +133,18 @@ def apply(
     parallelism: int,
     comment: str | None,
     rotate_secrets: bool,
+    output_format: str,
+    verbose: bool,
     smoke: SmokeSettings,
     scoping: Scoping,
 ) -> int:
     """Apply the changes: plan, confirm and apply; or apply a saved PLANFILE exactly as reviewed."""
+    as_json = output_format == "json"
+    if as_json and not (auto_approve or planfile):
+        raise UsageError(
+            "apply --format json shows no plan to confirm: add --auto-approve, or apply a saved plan "
+            "(`ldseg plan --out plan.json`, reviewed, then `ldseg apply plan.json --format json`)."
+        )
     saved = load_saved_plan(planfile) if planfile else None
     if saved is not None and (scoping.active or rotate_secrets):
         raise UsageError(
@@ -142,34 +160,66 @@ def apply(
                 "pass the config with -c."
             )
     desired = load_desired(config_paths or (saved.files if saved else ()))
+    text = console.out if not as_json else _silent
     with open_connection(settings) as conn:
         if saved is not None:
             _warn_saved(saved.plan)
             the_plan = saved.plan
             if not the_plan.empty:  # apply what a plan made now says, if it is what was reviewed
                 the_plan = check_saved_plan(saved, desired, conn, parallelism)
-            console.out(render_plan(the_plan, color=console.color), nl=False)
-            if the_plan.empty:
-                return EXIT_OK
-            refuse_if_unsafe(the_plan, force)
         else:
             the_plan = read_and_plan(
                 conn, desired, scoping=scoping, rotate_secrets=rotate_secrets, parallelism=parallelism
             )
-            console.out(render_plan(the_plan, color=console.color), nl=False)
-            if the_plan.empty:
-                return EXIT_OK
-            refuse_if_unsafe(the_plan, force)
+        text(render_plan(the_plan, color=console.color), nl=False)
+        document = (
+            saved.doc
+            if saved is not None
+            else build_document(
+                the_plan,
+                desired,
+                base_uri=conn.base_uri,
+                scoping=scoping.to_dict(),
+                rotate_secrets=rotate_secrets,
+            )
+        )
+        if the_plan.empty:
+            if as_json:
+                console.out(
+                    dumps(apply_document(ApplyReport(), document, desired.files, conn.base_uri)), nl=False
+                )
+            return EXIT_OK
+        refuse_if_unsafe(the_plan, force)
+        if saved is None:
             _confirm(auto_approve)
-        console.out("")
+        text("")
+
+        def on_result(result: ChangeResult) -> None:
+            line = result_line(result, verbose=verbose)
+            if line is not None:
+                text(line)
+
         note = audit_comment(comment, desired.settings.comment)
         report = apply_plan(
-            conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=_print_result
+            conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=on_result
         )
-        _report_totals(report)
-        smoke_exit = after_apply(conn, desired, report, smoke)
+        for line in summary_lines(report):
+            text(line)
+        text("\n" + totals_line(report))
+        results, smoke_exit = after_apply(conn, desired, report, smoke)
+        if results is not None:
+            text("")
+            text(TEST.render("text", results, Context(color=console.color)), nl=False)
+        if as_json:
+            tests = smoke_document(results, desired.files, conn.base_uri) if results is not None else None
+            doc = apply_document(report, document, desired.files, conn.base_uri, tests)
+            console.out(dumps(doc), nl=False)
     _raise_if_incomplete(report)
     return EXIT_OK if smoke_exit is None else smoke_exit
+
+
+def _silent(text: str = "", nl: bool = True) -> None:
+    """``apply --format json`` prints one document and nothing else on stdout."""
 
 
 def _stdin_is_terminal() -> bool:
@@ -192,34 +242,31 @@ def _confirm(auto_approve: bool) -> None:
         raise UsageError("Apply cancelled; nothing was changed.")
 
 
-def _print_result(result: ChangeResult) -> None:
-    line = result_line(result)
-    if line is not None:
-        console.out(line)
-
-
-def _report_totals(report: ApplyReport) -> None:
-    for line in flag_lines(report):
-        console.out(line)
-    console.out("\n" + totals_line(report))
-
-
 def _raise_if_incomplete(report: ApplyReport) -> None:
     if report.ok:
         return
     failed, skipped = report.count(Status.FAILED), report.count(Status.SKIPPED)
+    applied = report.count(Status.APPLIED)
+    done = f"{_changes(applied)} {'was' if applied == 1 else 'were'} applied"
     if report.interrupted_by is not None:
-        applied = report.count(Status.APPLIED)
         raise ApplyInterrupted(
-            f"Apply interrupted by {signal.Signals(report.interrupted_by).name}: {applied} change(s) were "
-            f"applied, {skipped} not started, {failed} failed (listed above). Run apply again to finish: "
-            "it only does what is still missing.",
+            f"Apply interrupted by {signal.Signals(report.interrupted_by).name}: {done}, "
+            f"{skipped:,} not started, {failed:,} failed (see above). Run apply again to finish: it only "
+            "does what is still missing.",
             report.interrupted_by,
         )
+    what = [
+        f"{_changes(failed)} failed" if failed else "",
+        f"{_changes(skipped)} not applied" if skipped else "",
+    ]
     raise ApplyFailed(
-        f"{failed} change(s) failed and {skipped} were skipped; the others were applied (listed above). "
-        "Fix the cause and run apply again: it only does what is still missing."
+        f"{' and '.join(w for w in what if w)}; {done} (see above). Fix the cause and run apply again: "
+        "it only does what is still missing."
     )
+
+
+def _changes(n: int) -> str:
+    return "1 change" if n == 1 else f"{n:,} changes"
 
 
 @click.command()

@@ -52,14 +52,14 @@ def _failed(results: Sequence[SmokeResult]) -> list[str]:
 
 def after_apply(
     conn: Connection, desired: DesiredState, report: ApplyReport, smoke: SmokeSettings
-) -> int | None:
-    """Smoke-test what the apply created, updated or replaced; an exit code, or None for "fine"."""
+) -> tuple[list[SmokeResult] | None, int | None]:
+    """Smoke-test what the apply created, updated or replaced: the results (None: nothing was
+    tested) and an exit code (None: fine). The caller renders the results."""
     if smoke.skip:
-        return None
+        return None, None
     specs = smoke_tests.changed_by(report, desired)
     if not specs:
-        return None
-    console.out("")
+        return None, None
     try:
         results = run_smoke_tests(conn, specs, smoke)
     except LdsegError as exc:
@@ -67,19 +67,18 @@ def after_apply(
             f"The changes above were applied, but the smoke test could not run: {exc} "
             "Run `ldseg test` to try again."
         )
-        return EXIT_ERROR
+        return None, EXIT_ERROR
     except KeyboardInterrupt:
         console.error("Smoke test interrupted; the changes above were applied. `ldseg test` checks them.")
-        return EXIT_INTERRUPTED
-    console.out(TEST.render("text", results, Context(color=console.color)), nl=False)
+        return None, EXIT_INTERRUPTED
     failed = _failed(results)
     if not failed:
-        return None
+        return results, None
     console.error(
         f"The changes above were applied (ldseg does not roll them back), but {len(failed)} destination(s) "
         f"failed the smoke test: {', '.join(failed)}. Fix what the checks say and run `ldseg test` again."
     )
-    return EXIT_ERROR
+    return results, EXIT_ERROR
 
 
 @click.command("test")

@@ -1,39 +1,74 @@
-"""Text for an apply: one line per destination or environment result as it happens, failures and
-skips always, successful flag exports summarised per scope (an apply may change thousands)."""
+"""What an apply says: in text, as changes land and at the end; in JSON, one document at the end.
+
+As changes land, one line per destination or environment change (there are few, and each matters),
+failed or applied. Flag changes (an apply may make thousands) and changes not started are not
+listed one by one unless ``--verbose``: the end of the report groups them per scope and resource
+type with counts, failures by LaunchDarkly's error code with the first addresses and the message.
+The JSON document lists every change.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+from ldseg import __version__
 from ldseg.applier import ApplyReport, ChangeResult, Status
 from ldseg.plan import SYMBOLS, Action, FlagChange
 
+#: how many addresses a grouped line names before "and N more"
+NAMED = 5
 
-def result_line(result: ChangeResult) -> str | None:
-    """The line to print as ``result`` arrives; None for a successful flag export."""
+
+def result_line(result: ChangeResult, *, verbose: bool = False) -> str | None:
+    """The line to print as ``result`` arrives, or None when it is left to the summary."""
     c = result.change
+    if not verbose and (isinstance(c, FlagChange) or result.status is Status.SKIPPED):
+        return None
     step = f" [{result.step}]" if result.step else ""
     if result.status is Status.FAILED:
         return f"! {c.address}{step}: FAILED: {result.detail}"
     if result.status is Status.SKIPPED:
         return f"  {c.address}{step}: skipped: {result.detail}"
-    if isinstance(c, FlagChange):
-        return None
     return f"{SYMBOLS[c.action]} {c.address}{step}: {result.detail}"
 
 
-def flag_lines(report: ApplyReport) -> list[str]:
-    """Per scope: how many flags now export and how many stopped."""
+def summary_lines(report: ApplyReport) -> list[str]:
+    """Per scope and resource type: flag exports applied, then failures and skips grouped."""
     on: Counter[str] = Counter()
     off: Counter[str] = Counter()
     for r in report.results:
         if r.status is Status.APPLIED and isinstance(r.change, FlagChange):
             scope = "/".join(r.change.address.scope)
             (on if r.change.export else off)[scope] += 1
-    return [
-        f"~ flag:{scope}/*: {on[scope]} now export, {off[scope]} stopped exporting"
+    lines = [
+        f"~ flag:{scope}/*: {on[scope]:,} now export, {off[scope]:,} stopped exporting"
         for scope in sorted(set(on) | set(off))
     ]
+    lines += _grouped(r for r in report.results if r.status is Status.FAILED)
+    lines += _grouped(r for r in report.results if r.status is Status.SKIPPED)
+    return lines
+
+
+def _grouped(results: Iterable[ChangeResult]) -> list[str]:
+    """One entry per (scope, resource type, status, error code): the count, the first few names,
+    and the first result's message (the others in a group say the same of other objects)."""
+    groups: dict[tuple[str, str, str, str], list[ChangeResult]] = {}
+    for r in results:
+        a = r.change.address
+        key = (f"{a.type}:{a.project}/{a.environment}", a.type, r.status.value, r.code or "")
+        groups.setdefault(key, []).append(r)
+    lines = []
+    for (where, type_, status, _), items in sorted(groups.items()):
+        names = [r.change.address.name or r.change.address.environment for r in items]
+        shown = ", ".join(names[:NAMED]) + (f" and {len(names) - NAMED:,} more" if len(names) > NAMED else "")
+        verb = "failed" if status == Status.FAILED.value else "not applied"
+        noun = type_ if len(items) == 1 else f"{type_}s"
+        marker = "!" if status == Status.FAILED.value else " "
+        lines.append(f"{marker} {where}/*: {len(items):,} {noun} {verb}: {shown}")
+        lines.append(f"      {items[0].detail}")
+    return lines
 
 
 def totals_line(report: ApplyReport) -> str:
@@ -46,7 +81,7 @@ def totals_line(report: ApplyReport) -> str:
     flags = [r.change for r in applied if isinstance(r.change, FlagChange)]
     if flags:
         on = sum(1 for c in flags if c.export)
-        parts.append(f"flags: {on} now export, {len(flags) - on} stopped")
+        parts.append(f"flags: {on:,} now export, {len(flags) - on:,} stopped")
     envs = sum(1 for r in applied if r.change.address.type == "environment")
     if envs:
         parts.append(f"environments: {envs} changed")
@@ -54,4 +89,38 @@ def totals_line(report: ApplyReport) -> str:
     if report.ok:
         return f"Apply complete! Resources: {body}."
     failed, skipped = report.count(Status.FAILED), report.count(Status.SKIPPED)
-    return f"Apply incomplete: {body}; {failed} failed, {skipped} skipped."
+    return f"Apply incomplete: {body}; {failed:,} failed, {skipped:,} not applied."
+
+
+def apply_document(
+    report: ApplyReport,
+    plan: Mapping[str, Any],
+    files: Sequence[str],
+    base_uri: str,
+    smoke_tests: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``apply --format json``: the plan applied, every change's result, and the smoke tests."""
+    return {
+        "format_version": 1,
+        "ldseg_version": __version__,
+        "kind": "apply",
+        "base_uri": base_uri,
+        "config_files": list(files),
+        "ok": report.ok,
+        "interrupted": report.interrupted_by is not None,
+        "summary": {s.value: report.count(s) for s in Status},
+        "plan": dict(plan),
+        "results": [
+            {
+                "address": str(r.change.address),
+                "type": r.change.address.type,
+                "action": r.change.action.value,
+                "step": r.step,
+                "status": r.status.value,
+                "detail": r.detail,
+                "code": r.code,
+            }
+            for r in report.results
+        ],
+        "smoke_tests": None if smoke_tests is None else dict(smoke_tests),
+    }

@@ -79,7 +79,14 @@ KEYS_ONLY_PER_SCOPE = 500  # (j): 20 scopes x 500 = 10,000 exact keys
 
 FLAG_ROUTE_PREFIX = "/api/v2/flags/"
 _PLAN_FLAGS = re.compile(r"flags: (\d+) to export, (\d+) to stop exporting")
-_FAILED_LINE = re.compile(r"^! .*FAILED", re.MULTILINE)
+#: the apply's totals line: "Apply incomplete: ...; 3 failed, 0 not applied."
+_FAILED = re.compile(r"^Apply incomplete: .*; ([\d,]+) failed, ([\d,]+) not applied\.$", re.MULTILINE)
+
+
+def _failed_changes(stdout: str) -> int:
+    """Changes an apply failed or did not apply (its totals line), or 0 when it completed."""
+    m = _FAILED.search(stdout)
+    return int(m.group(1).replace(",", "")) + int(m.group(2).replace(",", "")) if m else 0
 
 
 DEFAULT_SIZES = org.OrgSize(5, 4, 2000)
@@ -367,7 +374,7 @@ class Bench:
         patches = org.patches_for(self._drift)
         r.minimum = minimum + patches
         r.per_object = reads + len(self._drift)  # + 1 write per changed flag-environment
-        failed = len(_FAILED_LINE.findall(res.stdout))
+        failed = _failed_changes(res.stdout)
         ok_patches = sum(1 for e in log if str(e["route"]).startswith("PATCH") and e["status"] == 200)
         r.details.update(
             changes=len(self._drift), patches_expected=patches, patches_ok=ok_patches, failed_changes=failed
@@ -511,7 +518,7 @@ class Bench:
         parallelism = self.o.parallelism or DEFAULT_PARALLELISM
         floor = (reads / (parallelism * READ_FACTOR) + writes / parallelism) * self.o.latency_ms / 1000
         patches = org.patches_for(self._pairs)
-        failed = len(_FAILED_LINE.findall(res.stdout))
+        failed = _failed_changes(res.stdout)
         ok_patches = sum(1 for e in log if str(e["route"]).startswith("PATCH") and e["status"] == 200)
         r.minimum = org.minimum_plan_requests(self.size, self.halves) + patches
         r.details.update(

@@ -418,7 +418,7 @@ def test_json_patch_failure_codes(
         cfg = s.config(config(scope("production", "export:\n  flags: {keys: [search, pricing-banner]}")))
         result = s(*APPLY, "-c", cfg)
         assert result.exit_code == 1, result.output
-        assert "! flag:web/production/search: FAILED:" in result.stdout
+        assert "! flag:web/production/*: 1 flag failed: search" in result.stdout
         assert f"{status} {code}" in result.stdout
         assert len(s.requests("PATCH", "/api/v2/flags/web/search")) == 1
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
@@ -444,7 +444,7 @@ def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.M
         result = s(*APPLY, "-c", cfg)
         assert result.exit_code == 1, result.output
         assert "405 method_not_allowed" in result.stdout
-        assert "! flag:web/qa/search: FAILED:" in result.stdout
+        assert "! flag:web/qa/*: 1 flag failed: search" in result.stdout
         both, *alone = patches(s, "/api/v2/flags/web/search")
         assert sorted(op["path"] for op in both["patch"]) == [
             "/environments/production/trackEvents",
@@ -498,7 +498,10 @@ def test_approval_required_tags_405(mode: Mode, tmp_path: Path, monkeypatch: pyt
         cfg = s.config(config(scope("qa", "export:\n  flags: {keys: [search, pricing-banner]}")))
         result = s(*APPLY, "-c", cfg)
         assert result.exit_code == 1, result.output
-        assert "! flag:web/qa/search: FAILED:" in result.stdout and "405 method_not_allowed" in result.stdout
+        assert (
+            "! flag:web/qa/*: 1 flag failed: search" in result.stdout
+            and "405 method_not_allowed" in result.stdout
+        )
         assert "! flag:web/qa/pricing-banner" not in result.stdout
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")] == [405]
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]

@@ -171,3 +171,15 @@ def test_the_sandbox_banner_prints_the_tokens_the_seed_grants(
     none = banner("projects: {}\n")
     assert "SEGMENT_PUBLIC_API_TOKEN" not in none
     assert "the seed grants no Public API token" in none
+
+
+def test_apply_as_json_prints_one_document_and_needs_no_prompt(ldseg: Runner) -> None:
+    cfg = ldseg.config(ONE_DESTINATION)
+    refused = ldseg("apply", "-c", cfg, "--format", "json")
+    assert refused.exit_code == 1 and "add --auto-approve" in refused.stderr
+    result = ldseg("apply", "-c", cfg, "--format", "json", "--auto-approve", "--no-smoke-test")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)  # stdout is the document and nothing else
+    assert (doc["kind"], doc["ok"]) == ("apply", True)
+    assert doc["summary"]["applied"] == len(doc["results"]) == len(doc["plan"]["changes"]) > 0
+    assert {r["status"] for r in doc["results"]} == {"applied"}

@@ -229,10 +229,10 @@ def test_approval_required_fails_only_that_environment(ldseg: Runner) -> None:
     cfg = ldseg.config(config(scope("production", body), scope("staging", body), scope("qa", body)))
     result = ldseg("apply", "-c", cfg, "--auto-approve")
     assert result.exit_code == 1
-    assert "! flag:web/qa/dark-mode: FAILED:" in result.stdout
-    assert "! flag:web/qa/search: FAILED:" in result.stdout
+    assert "! flag:web/qa/*: 2 flags failed: dark-mode, search" in result.stdout  # grouped, counted
     assert "405 method_not_allowed" in result.stdout
     assert "2 failed" in result.stdout
+    assert "2 changes failed; 2 changes were applied (see above)." in result.stderr
     for env in ("production", "staging"):
         assert track_events(ldseg, env)["search"] is True
         assert track_events(ldseg, env)["dark-mode"] is True
@@ -273,7 +273,7 @@ def test_conflict_on_one_flag_is_reported_and_the_rest_applies(ldseg: Runner) ->
     cfg = ldseg.config(config(scope("production", "export:\n  flags: {keys: [search, checkout-v2]}")))
     result = ldseg("apply", "-c", cfg, "--auto-approve")
     assert result.exit_code == 1
-    assert "! flag:web/production/search: FAILED:" in result.stdout
+    assert "! flag:web/production/*: 1 flag failed: search" in result.stdout
     assert "409 optimistic_locking_error" in result.stdout
     assert track_events(ldseg, "production")["checkout-v2"] is True
     ldseg.sandbox.app.middleware.remove(conflict)

@@ -274,7 +274,13 @@ def test_interrupt_finishes_in_flight_writes_reports_and_converges(
         assert proc.returncode == code, err
         assert f"Apply interrupted by {signal.Signals(sig).name}:" in err
         assert "not started" in err
-        assert "Apply incomplete:" in out and "skipped" in out
+        assert "Apply incomplete:" in out and " not applied." in out
+        # not one line per change left undone: a line per scope and type, with its count
+        grouped = [
+            line for line in out.splitlines() if line.startswith("  flag:") and " not applied: " in line
+        ]
+        assert grouped and all(line.endswith(" more") or "," in line for line in grouped), out
+        assert not any(": skipped: " in line for line in out.splitlines())
         patched = sum(1 for r in sb.requests() if r["route"] == PATCH_FLAG and r["status"] == 200)
         assert 20 <= patched < FLAGS
         for text in (out, err):
