@@ -1,11 +1,11 @@
 """Run the scenarios against a sandbox in another process and collect what each one cost.
 
-Order and state: the sandbox is seeded once. Scenarios (a), (b), (c) and (e) need the account to
-match the full config, so the first of them is preceded by a converging apply (recorded as setup,
-not as a scenario). (b), (c) and (e) need ``changes`` flag-environments switched off behind ldseg's
-back; the harness does that through the runner's admin route just before each of them needs it
-((c) applies what (b) planned, so (b) and (c) share one drift; (e) gets a fresh one). The request
-log is cleared right before every measured process, so each scenario's counts are its own.
+Order and state: the sandbox is seeded once. Scenarios (a), (b), (c), (e) and (k) need the account
+to match the full config, so the first of them is preceded by a converging apply (recorded as setup,
+not as a scenario). (b), (c), (e) and (k) need ``changes`` flag-environments switched off behind
+ldseg's back; the harness does that through the runner's admin route just before each of them needs
+it ((c) applies what (b) planned, so (b) and (c) share one drift; (e) and (k) get fresh ones). The
+request log is cleared right before every measured process, so each scenario's counts are its own.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ SCENARIOS: dict[str, str] = {
     "d": "plan selecting 3 exact keys in one project",
     "e": "apply of {changes:,} changes under rate limit {rate}",
     "f": "planner + text renderer alone, no HTTP",
+    "k": "apply of {changes:,} changes under header-less rate limit {rate}",
 }
-NEEDS_SANDBOX = {"a", "b", "c", "d", "e"}
-NEEDS_CONVERGED = {"a", "b", "c", "e"}
+NEEDS_SANDBOX = {"a", "b", "c", "d", "e", "k"}
+NEEDS_CONVERGED = {"a", "b", "c", "e", "k"}
 
 # The issue's targets (for a 2-core machine).
 PLAN_WALL_S = 3.0
@@ -343,12 +344,24 @@ class Bench:
         return r
 
     def scenario_e(self) -> Result:
+        return self._rate_limited("e", "standard")
+
+    def scenario_k(self) -> Result:
+        """(e) under a limit that announces nothing: bare 429s, no X-Ratelimit-* headers at all."""
+        r = self._rate_limited("k", "none")
+        r.checks.append(
+            Check("429s, at most the successful writes", r.statuses.get("429", 0), r.details["patches_ok"])
+        )
+        return r
+
+    def _rate_limited(self, key: str, quirk: str) -> Result:
+        """An apply of the drift under ``--rate`` per route, the 429s carrying ``quirk``'s headers."""
         rule = parse_faults(f"rate={self.o.rate}")[0]
         assert rule.rate is not None
         self._ensure_drift()
-        self.sandbox.set_faults(f"rate={self.o.rate},seed=1")
+        self.sandbox.set_faults(f"rate={self.o.rate},quirk={quirk},seed=1")
         try:
-            r, log = self._apply_scenario("e")
+            r, log = self._apply_scenario(key)
         finally:
             self.sandbox.set_faults(None)
         # the limit counts only the requests it lets through (a 429 is not counted)
@@ -357,6 +370,7 @@ class Bench:
         floor = count / rule.rate.limit * rule.rate.period_s
         r.details.update(
             rate_limit=str(rule.rate),
+            quirk=quirk,
             busiest_route=busiest,
             busiest_route_requests=count,
             floor_s=floor,
