@@ -1,4 +1,4 @@
-"""Segment's two HTTP APIs, the parts ldseg's smoke tests need (research: export-and-segment.md §3-§4).
+"""Segment's two HTTP APIs, the parts ldseg's smoke tests need.
 
 - ``TrackingApi`` (default https://api.segment.io): ``POST /v1/track`` with the write key as HTTP
   Basic username. It answers 200 to *any* well-formed request, invalid keys included, so a 200 is
@@ -62,7 +62,7 @@ class SegmentAuthError(SegmentError):
 
 def region_of(url: str) -> str:
     """``"eu"`` for Segment's EU hosts (``eu1.api.segmentapis.com``, ``events.eu1.segmentapis.com``),
-    else ``"us"``. The LaunchDarkly source exists only in US workspaces (research §2.1)."""
+    else ``"us"``. The LaunchDarkly source exists only in US workspaces."""
     host = (urlparse(url).hostname or "").lower()
     labels = host.split(".")
     is_segment = host.endswith(("segmentapis.com", "segment.io", "segment.com"))

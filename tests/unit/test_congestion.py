@@ -13,8 +13,7 @@ import pytest
 
 from ldseg.ld.client import LDClient, RetryBudgetError
 from ldseg.transport.congestion import MAX_PROBE, MIN_PROBE, Block, Congestion, Go, Outcome, Sleep, Ticket
-
-NOW = 1_700_000_000.0
+from tests.helpers import NOW, FakeTime
 
 
 def go(decision: object) -> Ticket:
@@ -284,19 +283,6 @@ def test_retry_after_only_is_honoured_and_kept_close_to_the_floor() -> None:
 
 
 # --- budgets: the shared limiter's waits are not a request's own attempts -----------------------
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = NOW
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def client(responses: Callable[[int], httpx.Response], t: FakeTime, **kwargs: object) -> LDClient:

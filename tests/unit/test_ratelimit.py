@@ -8,8 +8,7 @@ from ldseg.ld.client import rate_info, route_of
 from ldseg.transport.congestion import MIN_PROBE, Congestion, Go, Outcome, Sleep
 from ldseg.transport.headers import RateInfo, header_wait
 from ldseg.transport.pacing import Pacer
-
-NOW = 1_700_000_000.0
+from tests.helpers import NOW, FakeTime
 
 
 @pytest.mark.parametrize(
@@ -68,19 +67,6 @@ def test_no_usable_header_holds_every_request_back(headers: dict[str, str]) -> N
     assert isinstance(probe, Go) and probe.ticket.probe
     limiter.done(probe.ticket, limiter.gate_until + 0.05, Outcome.LIMITED, None)
     assert limiter.gate_until - (probe.ticket.sent_at + 0.05) > first  # still full: a longer wait
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = NOW
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def headers(route_remaining: int, reset_in: float, global_remaining: int | None = None) -> RateInfo:
