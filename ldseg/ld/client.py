@@ -279,7 +279,7 @@ class LDClient(Transport):
         else:
             limited = f", {g.limited} rate-limited (429)" if g.limited else ""
             message = (
-                f"LaunchDarkly did not answer {where} successfully within the {self.policy.deadline:.0f} s "
+                f"LaunchDarkly did not answer {where} successfully within the {g.allowed or g.elapsed:.0f} s "
                 f"a request may take: sent {g.sent} times{limited}, {g.failures} failed on their own"
                 + (f" (last: {g.last})" if g.last else "")
             )

@@ -87,6 +87,8 @@ class GiveUp:
     last: str
     #: the last response, when the last failure was one
     response: httpx.Response | None = None
+    #: the seconds the request was allowed (None: no deadline)
+    allowed: float | None = None
 
 
 @dataclass
@@ -340,6 +342,7 @@ class Transport:
             self._clock() - t.started,
             t.last,
             t.response,
+            None if t.deadline is None else t.deadline - t.started,
         )
 
     def _check(self, t: _Tries, seconds: float) -> None:
