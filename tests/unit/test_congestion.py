@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
-from ldseg.ld.client import LDClient, RetryBudgetError
+from ldseg.errors import AmbiguousWriteError
+from ldseg.ld.client import LDClient, RequestAbandoned, RetryBudgetError
 from ldseg.transport.congestion import MAX_PROBE, MIN_PROBE, Block, Congestion, Go, Outcome, Sleep, Ticket
 from tests.helpers import NOW, FakeTime
 
@@ -327,3 +329,21 @@ def test_a_limit_that_never_lifts_ends_at_the_deadline_and_the_message_says_so()
     assert "within the 60 s a request may take" in text and "rate-limited (429)" in text
     assert "0 failed on their own" in text and text.endswith("Try again later.")
     assert t.now - NOW <= 60.0  # it gave up instead of waiting past its deadline
+
+
+def test_an_interrupt_abandons_a_request_waiting_at_the_gate() -> None:
+    t = FakeTime()
+    ld = client(lambda n: bare_429(), t)
+    ld.stop = threading.Event()
+    ld.stop.set()
+    with pytest.raises(RequestAbandoned, match="not sent: the apply was interrupted"):
+        ld.patch("/api/v2/flags/web/x", [])
+    assert ld.request_count == 1 and t.slept == []
+
+
+def test_a_post_that_may_have_been_applied_is_not_sent_again() -> None:
+    t = FakeTime()
+    ld = client(lambda n: httpx.Response(503, json={"code": "unavailable"}), t)
+    with pytest.raises(AmbiguousWriteError, match="may or may not have applied it"):
+        ld.post("/api/v2/destinations/web/production", {})
+    assert ld.request_count == 1
