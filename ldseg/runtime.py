@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from ldseg.errors import UsageError
-from ldseg.ld.client import DEFAULT_BASE_URI, DEFAULT_PARALLELISM, READ_FACTOR, LDClient
+from ldseg.ld.client import DEFAULT_ADVICE, DEFAULT_BASE_URI, DEFAULT_PARALLELISM, READ_FACTOR, LDClient
 from ldseg.resources import quickstart_seed_path
 
 if TYPE_CHECKING:
@@ -39,8 +39,9 @@ class Connection:
     segment_url: str | None = None
     segment_token: str | None = None
 
-    def client(self, parallelism: int = DEFAULT_PARALLELISM) -> LDClient:
-        return LDClient(self.base_uri, self.token, parallelism=parallelism)
+    def client(self, parallelism: int = DEFAULT_PARALLELISM, advice: str = DEFAULT_ADVICE) -> LDClient:
+        """``advice``: what to do when a request's retry budget is spent, in the command's terms."""
+        return LDClient(self.base_uri, self.token, parallelism=parallelism, advice=advice)
 
     def reader(self, parallelism: int = DEFAULT_PARALLELISM) -> LDClient:
         """A client for reading: GETs run READ_FACTOR times as concurrently as writes."""

@@ -1,14 +1,15 @@
-"""Segment's two HTTP APIs, the parts ldseg's smoke tests need (research: export-and-segment.md §3-§4).
+"""Segment's two HTTP APIs, the parts ldseg's smoke tests need.
 
 - ``TrackingApi`` (default https://api.segment.io): ``POST /v1/track`` with the write key as HTTP
   Basic username. It answers 200 to *any* well-formed request, invalid keys included, so a 200 is
   never evidence on its own; only a 400 (or another error) says something.
 - ``PublicApi`` (default https://api.segmentapis.com): ``Authorization: Bearer <token>``,
   ``GET /sources`` (paginated; ``writeKeys`` is empty unless the token has Source Admin) and
-  ``GET /events/volume`` (counts only; 60 requests a minute, kept by ``RateBudget``).
+  ``GET /events/volume`` (counts only; 60 requests a minute, kept by a ``SlidingWindow``).
 
-Both retry 429 (honouring ``Retry-After`` in seconds, else ``X-RateLimit-Reset`` as an RFC 5322 date),
-server errors and connection failures, a bounded number of times and never past a caller's deadline.
+Both run on ``ldseg.transport``: they retry 429 (honouring ``Retry-After``, else ``X-RateLimit-Reset``
+as an RFC 5322 date), server errors and connection failures, a bounded number of times and never
+past a caller's deadline.
 The write key and the token only ever go into request headers: error messages are built from
 statuses, Segment's error codes and URLs, never from a request.
 
@@ -18,21 +19,20 @@ UNCONFIRMED against the live API (the sandbox accepts both): whether ``/events/v
 
 from __future__ import annotations
 
-import random
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 
-from ldseg import __version__
 from ldseg.errors import LdsegError
+from ldseg.transport import RateInfo, RetryPolicy, Transport
+from ldseg.transport.client import json_body
+from ldseg.transport.headers import http_date_in, retry_after
+from ldseg.transport.pacing import SlidingWindow
 
 DEFAULT_API_URL = "https://api.segment.io"
 DEFAULT_PUBLIC_API_URL = "https://api.segmentapis.com"
@@ -62,7 +62,7 @@ class SegmentAuthError(SegmentError):
 
 def region_of(url: str) -> str:
     """``"eu"`` for Segment's EU hosts (``eu1.api.segmentapis.com``, ``events.eu1.segmentapis.com``),
-    else ``"us"``. The LaunchDarkly source exists only in US workspaces (research §2.1)."""
+    else ``"us"``. The LaunchDarkly source exists only in US workspaces."""
     host = (urlparse(url).hostname or "").lower()
     labels = host.split(".")
     is_segment = host.endswith(("segmentapis.com", "segment.io", "segment.com"))
@@ -106,40 +106,21 @@ class Source:
         )
 
 
-class RateBudget:
-    """At most ``limit`` requests in any ``period`` seconds (a sliding window); ``acquire`` waits."""
-
-    def __init__(
-        self,
-        limit: int,
-        period: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limit, self.period = limit, period
-        self._clock, self._sleep = clock, sleep
-        self._times: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def acquire(self, deadline: float | None = None) -> bool:
-        """Take one request slot; False (nothing taken) if it would only free up after ``deadline``."""
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._times and now - self._times[0] >= self.period:
-                    self._times.popleft()
-                if len(self._times) < self.limit:
-                    self._times.append(now)
-                    return True
-                wait = self._times[0] + self.period - now
-                if deadline is not None and now + wait > deadline:
-                    return False
-                self._sleep(wait)
+def rate_info(headers: Mapping[str, str], now: float) -> RateInfo:
+    """Segment's rate-limit headers at epoch ``now``: ``Retry-After``, and ``X-RateLimit-Reset``
+    as an RFC 5322 date (as the Public API documents)."""
+    return RateInfo(
+        retry_after=retry_after(headers.get("Retry-After"), now),
+        reset_in=http_date_in(headers.get("X-RateLimit-Reset"), now),
+    )
 
 
-class _Http:
-    """An httpx client with Segment's retry rules; subclasses add auth and the endpoints."""
+class _Http(Transport):
+    """Segment's retry rules on the shared transport; subclasses add auth and the endpoints.
+
+    A few sequential calls per smoke test, each bounded by its caller's deadline: a 429 is an
+    attempt like a server error (there is no concurrency to share a limiter with), and any 5xx is
+    retried (every call is safe to repeat: ``track`` messages carry a ``messageId``)."""
 
     service = "Segment"
 
@@ -154,67 +135,50 @@ class _Http:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self._clock, self._sleep = clock, sleep
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"User-Agent": f"ldseg/{__version__}", **headers},
+        policy = RetryPolicy(
+            attempts=max_retries + 1,
+            deadline=None,
+            retry_statuses=frozenset(range(500, 600)),
+            shared_limits=False,
+            max_wait=MAX_WAIT,
+        )
+        super().__init__(
+            base_url,
+            headers=headers,
+            policy=policy,
             timeout=timeout,
             transport=transport,
+            clock=clock,
+            sleep=sleep,
         )
 
-    def close(self) -> None:
-        self._http.close()
+    def rate_info(self, headers: Mapping[str, str], now: float) -> RateInfo:
+        return rate_info(headers, now)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        auth: tuple[str, str] | None = None,
-        deadline: float | None = None,
-    ) -> httpx.Response:
-        """Send, retrying 429s, server errors and connection failures while attempts and the
-        deadline allow; return the last response (callers turn error statuses into SegmentError)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                if auth is None:
-                    resp = self._http.request(method, path, params=params, json=json)
-                else:
-                    resp = self._http.request(method, path, params=params, json=json, auth=auth)
-            except httpx.TransportError as exc:
-                if attempt <= self.max_retries and self._pause(backoff(attempt), deadline):
-                    continue
-                raise SegmentError(
-                    f"Could not reach {self.service} at {self.base_url} ({method} {path}): {_reason(exc)}."
-                ) from None
-            retry = resp.status_code == 429 or resp.status_code >= 500
-            if retry and attempt <= self.max_retries:
-                wait = retry_wait(resp.headers, attempt) if resp.status_code == 429 else backoff(attempt)
-                if self._pause(wait, deadline):
-                    continue
-            return resp
+    def error_details(self, resp: httpx.Response) -> tuple[str, str]:
+        """The Public API's ``{"errors": [{type, message}]}``, or the tracking API's
+        ``{"code", "message"}``."""
+        body = json_body(resp)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("type") or "error"), str(errors[0].get("message") or "")
+        return super().error_details(resp)
 
-    def _pause(self, seconds: float, deadline: float | None) -> bool:
-        """Sleep before a retry, unless that would pass ``deadline``."""
-        if deadline is not None and self._clock() + seconds > deadline:
-            return False
-        self._sleep(seconds)
-        return True
-
-    def _error(self, resp: httpx.Response, method: str, path: str) -> SegmentError:
-        code, message = error_details(resp)
-        detail = f"{resp.status_code} {code}" + (f": {message}" if message else "")
+    def refused(self, resp: httpx.Response, method: str, path: str) -> SegmentError:
         return SegmentError(
-            f"{self.service} at {self.base_url} refused {method} {path}: {detail}.",
+            f"{self.service} at {self.base_url} refused {method} {path}: {self.detail(resp)}.",
             status=resp.status_code,
-            code=code,
+            code=self.error_details(resp)[0],
         )
+
+    def ambiguous(self, method: str, path: str, cause: str, resp: httpx.Response | None) -> SegmentError:
+        return SegmentError(  # pragma: no cover - every Segment call is idempotent
+            f"{method} {path} failed after it was sent ({cause}).",
+            status=None if resp is None else resp.status_code,
+        )
+
+    def unreachable(self, method: str, path: str, reason: str) -> SegmentError:
+        return SegmentError(f"Could not reach {self.service} at {self.base_url} ({method} {path}): {reason}.")
 
 
 class TrackingApi(_Http):
@@ -229,9 +193,9 @@ class TrackingApi(_Http):
         """Send one ``track`` message, the key as Basic username (``key:``). Raises SegmentError
         for anything but a 2xx. A 2xx proves nothing about the key: Segment accepts invalid ones.
         Retrying is safe: the message keeps its ``messageId``, and Segment de-duplicates on it."""
-        resp = self._request("POST", "/v1/track", json=dict(message), auth=(write_key, ""))
+        resp = self.send("POST", "/v1/track", json=dict(message), auth=(write_key, ""), idempotent=True)
         if not 200 <= resp.status_code < 300:
-            raise self._error(resp, "POST", "/v1/track")
+            raise self.refused(resp, "POST", "/v1/track")
 
 
 class PublicApi(_Http):
@@ -255,26 +219,20 @@ class PublicApi(_Http):
             sleep=sleep,
             **kwargs,
         )
-        self.volume_budget = RateBudget(VOLUME_REQUESTS_PER_MINUTE, 60.0, clock=clock, sleep=sleep)
+        self.volume_budget = SlidingWindow(VOLUME_REQUESTS_PER_MINUTE, 60.0, clock=clock, sleep=sleep)
+
+    def refused(self, resp: httpx.Response, method: str, path: str) -> SegmentError:
+        if resp.status_code not in (401, 403):
+            return super().refused(resp, method, path)
+        what = "rejected the token" if resp.status_code == 401 else "did not allow the token"
+        return SegmentAuthError(
+            f"{self.service} at {self.base_url} {what} ({self.detail(resp)}) on {method} {path}.",
+            status=resp.status_code,
+            code=self.error_details(resp)[0],
+        )
 
     def _get(self, path: str, params: Mapping[str, Any], deadline: float | None = None) -> dict[str, Any]:
-        resp = self._request("GET", path, params=params, deadline=deadline)
-        if resp.status_code in (401, 403):
-            code, message = error_details(resp)
-            what = "rejected the token" if resp.status_code == 401 else "did not allow the token"
-            raise SegmentAuthError(
-                f"{self.service} at {self.base_url} {what} ({resp.status_code} {code}"
-                + (f": {message}" if message else "")
-                + f") on GET {path}.",
-                status=resp.status_code,
-                code=code,
-            )
-        if resp.status_code >= 400:
-            raise self._error(resp, "GET", path)
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
+        body = json_body(self.send("GET", path, params=params, deadline=deadline))
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             raise SegmentError(
@@ -336,49 +294,3 @@ class PublicApi(_Http):
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def backoff(attempt: int) -> float:
-    return float(min(MAX_WAIT, 0.5 * 2.0 ** (attempt - 1))) * (0.5 + random.random() / 2)
-
-
-def retry_wait(headers: Mapping[str, str], attempt: int, now: float | None = None) -> float:
-    """How long a 429 asks to wait: ``Retry-After`` seconds, else ``X-RateLimit-Reset`` (an RFC 5322
-    date, as the Public API documents), else exponential backoff; capped at ``MAX_WAIT``."""
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        try:
-            return min(MAX_WAIT, max(0.0, float(retry_after)))
-        except ValueError:
-            pass
-    reset = headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            when = parsedate_to_datetime(reset).timestamp()
-        except (TypeError, ValueError):
-            pass
-        else:
-            current = time.time() if now is None else now
-            return min(MAX_WAIT, max(0.0, when - current))
-    return backoff(attempt)
-
-
-def error_details(resp: httpx.Response) -> tuple[str, str]:
-    """``(code, message)`` from the Public API's ``{"errors": [{type, message}]}`` or the tracking
-    API's ``{"code", "message"}``."""
-    try:
-        body = resp.json()
-    except ValueError:
-        return (resp.reason_phrase or "error").lower().replace(" ", "_"), ""
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return str(errors[0].get("type") or "error"), str(errors[0].get("message") or "")
-        return str(body.get("code") or "error"), str(body.get("message") or "")
-    return "error", ""
-
-
-def _reason(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "the request timed out"
-    return (str(exc) or exc.__class__.__name__).splitlines()[0]

@@ -65,3 +65,22 @@ def live_dest(
         config=config if config is not None else {"writeKey": "********"},
         version=version,
     )
+
+
+#: a fixed epoch instant for tests with a fake clock
+NOW = 1_700_000_000.0
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps: timing logic tested without waiting."""
+
+    def __init__(self, start: float = NOW) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

@@ -1,24 +1,25 @@
-"""The LaunchDarkly REST client: auth, API version, errors, retries, rate-limit pacing, pagination.
+"""The LaunchDarkly REST client: what LaunchDarkly says differently, on ``ldseg.transport``.
 
-LaunchDarkly specifics it encodes (research: ld-api.md §4):
+LaunchDarkly specifics it encodes:
 - ``Authorization: <token>``: the raw access token, no ``Bearer`` prefix;
 - ``LD-API-Version: 20240415`` on every request;
-- errors are ``{"code", "message", "id"}``;
-- rate limits: see ``ratelimit.py`` (429 waits, and pacing from the remaining-count headers).
+- errors are ``{"code", "message", "id"}``; 401 and 403 become AuthError;
+- rate limits count per route and verb (keys and ids do not matter: ``route_of``) and per account.
+  Responses carry ``X-Ratelimit-Route-Remaining``, ``X-Ratelimit-Global-Remaining`` and
+  ``X-Ratelimit-Reset`` in epoch **milliseconds**, sometimes already in the past; 429s carry
+  ``Retry-After`` (seconds), a reset, or neither, and IP-based limits send only ``Retry-After``.
 
-Retries: 429s always (LD did not process them); server errors, timeouts and dropped connections
-for idempotent requests, with jittered exponential backoff, within a per-request budget of attempts
-and seconds. A non-idempotent request (a destination POST) that fails ambiguously — the connection
-dropped after it was sent, or a 5xx — raises AmbiguousWriteError so the caller reads back before
-deciding; it is never blindly repeated.
+Retries, pacing, the shared limiter, budgets and interrupts are the transport's (see
+``ldseg.transport.client``): 429s always (LD did not process them); server errors, timeouts and
+dropped connections for idempotent requests. A destination POST that fails ambiguously raises
+AmbiguousWriteError, so the caller reads back before deciding; it is never blindly repeated.
 
 The token is only ever put in the request header: never in a message, log line or exception.
 """
 
 from __future__ import annotations
 
-import random
-import threading
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,9 +28,20 @@ from urllib.parse import quote
 
 import httpx
 
-from ldseg import __version__
 from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, ConnectError
-from ldseg.ld.ratelimit import Pacer, retry_after_429, route_of
+from ldseg.transport import (
+    USER_AGENT,
+    GiveUp,
+    Params,
+    RateInfo,
+    RequestAbandoned,
+    RetryPolicy,
+    Transport,
+    bare,
+)
+from ldseg.transport.headers import epoch_ms_in, remaining_counts, retry_after
+
+__all__ = ["LDClient", "RequestAbandoned", "RetryBudgetError", "rate_info", "route_of", "seg"]
 
 API_VERSION = "20240415"
 #: concurrent writes by default (--parallelism); reads, plain GETs, use READ_FACTOR times as many
@@ -37,15 +49,28 @@ DEFAULT_PARALLELISM = 8
 READ_FACTOR = 2
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 JSON = "application/json"
-
-#: transport errors that prove the request never reached the server (safe to send again)
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_RETRY_STATUSES = (500, 502, 503, 504)
+#: what a user can do when a request's budget is spent, unless the command knows better
+DEFAULT_ADVICE = "Try again later."
+REMAINING_HEADERS = {"route": "X-Ratelimit-Route-Remaining", "global": "X-Ratelimit-Global-Remaining"}
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+_ROUTES = [
+    (re.compile(r"^/api/v2/flags/[^/]+/[^/]+$"), "/api/v2/flags/{projectKey}/{featureFlagKey}"),
+    (re.compile(r"^/api/v2/flags/[^/]+$"), "/api/v2/flags/{projectKey}"),
+    (
+        re.compile(r"^/api/v2/destinations/[^/]+/[^/]+/[^/]+$"),
+        "/api/v2/destinations/{projectKey}/{environmentKey}/{id}",
+    ),
+    (re.compile(r"^/api/v2/destinations/[^/]+/[^/]+$"), "/api/v2/destinations/{projectKey}/{environmentKey}"),
+    (
+        re.compile(r"^/api/v2/projects/[^/]+/environments/[^/]+$"),
+        "/api/v2/projects/{projectKey}/environments/{environmentKey}",
+    ),
+    (re.compile(r"^/api/v2/projects/[^/]+/environments$"), "/api/v2/projects/{projectKey}/environments"),
+    (re.compile(r"^/api/v2/projects/[^/]+$"), "/api/v2/projects/{projectKey}"),
+]
 
 
 def seg(value: str) -> str:
@@ -53,17 +78,33 @@ def seg(value: str) -> str:
     return quote(value, safe="")
 
 
+def route_of(method: str, path: str) -> str:
+    """LD's rate-limit unit: the verb and the path template (keys and ids replaced)."""
+    path = bare(path)
+    for rx, template in _ROUTES:
+        if rx.match(path):
+            return f"{method} {template}"
+    return f"{method} {path}"
+
+
+def rate_info(headers: Mapping[str, str], now: float) -> RateInfo:
+    """LD's rate-limit headers at epoch ``now``: a ``X-Ratelimit-Reset`` in the past says nothing."""
+    return RateInfo(
+        retry_after=retry_after(headers.get("Retry-After"), now),
+        reset_in=epoch_ms_in(headers.get("X-Ratelimit-Reset"), now),
+        remaining=remaining_counts(headers, REMAINING_HEADERS),
+    )
+
+
 class RetryBudgetError(ApiError):
-    """A request kept failing until its retry budget was spent."""
+    """A request kept failing until its own attempts, or its deadline, ran out."""
 
 
-class RequestAbandoned(ApiError):
-    """The client was told to stop (an interrupted apply) while a request waited to be retried or
-    paced: the request was not (re)sent."""
+class LDClient(Transport):
+    """A thread-safe LaunchDarkly REST client. Use as a context manager or call ``close()``.
+    ``advice``: what the message of a spent retry budget tells the user to do."""
 
-
-class LDClient:
-    """A thread-safe LaunchDarkly REST client. Use as a context manager or call ``close()``."""
+    service = "LaunchDarkly"
 
     def __init__(
         self,
@@ -77,42 +118,29 @@ class LDClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        advice: str = DEFAULT_ADVICE,
     ) -> None:
-        self.base_uri = base_uri.rstrip("/")
-        self.parallelism = max(1, parallelism)
-        self.max_attempts = max(1, max_attempts)
-        self.retry_budget = retry_budget
-        self._sleep = sleep
-        self._clock = clock
-        #: set by an interrupted apply: waits end early and the request is abandoned
-        self.stop: threading.Event | None = None
-        self.pacer = Pacer(clock=clock, sleep=self._pause)
-        self._http = httpx.Client(
-            base_url=self.base_uri,
+        super().__init__(
+            base_uri,
             headers={
                 "Authorization": token,
                 "LD-API-Version": API_VERSION,
-                "User-Agent": f"ldseg/{__version__}",
+                "User-Agent": USER_AGENT,
                 "Accept": JSON,
             },
+            policy=RetryPolicy(attempts=max(1, max_attempts), deadline=retry_budget),
+            parallelism=parallelism,
             timeout=timeout,
             transport=transport,
-            limits=httpx.Limits(
-                max_connections=self.parallelism + 4, max_keepalive_connections=self.parallelism + 4
-            ),
+            sleep=sleep,
+            clock=clock,
+            wall=clock,  # X-Ratelimit-Reset is epoch milliseconds: one clock for both
         )
-        self._lock = threading.Lock()
-        self._reached = False  # has this client ever had a response from the host?
-        self.request_count = 0
+        self.base_uri = self.base_url
+        self.advice = advice
 
     def __enter__(self) -> LDClient:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
 
     # --- requests ------------------------------------------------------------------------
 
@@ -125,70 +153,10 @@ class LDClient:
         json: Any = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one request with retries (see the module docstring); raise ApiError, AuthError,
-        AmbiguousWriteError, RetryBudgetError or ConnectError when it cannot succeed."""
-        if idempotent is None:
-            idempotent = method != "POST"
+        """Send one request with retries; raise ApiError, AuthError, AmbiguousWriteError,
+        RetryBudgetError, RequestAbandoned or ConnectError when it cannot succeed."""
         headers = {"Content-Type": JSON} if json is not None else None
-        route = route_of(method, path)
-        attempt, waited = 0, 0.0
-        while True:
-            attempt += 1
-            self.pacer.before(route)
-            with self._lock:
-                self.request_count += 1
-            try:
-                resp = self._http.request(method, path, params=params, json=json, headers=headers)
-            except httpx.TransportError as exc:
-                failure = _transport_reason(exc)
-                if not isinstance(exc, _NOT_SENT):
-                    if not idempotent:
-                        raise AmbiguousWriteError(
-                            f"{method} {_bare(path)} failed after it was sent ({failure}): LaunchDarkly "
-                            "may or may not have applied it.",
-                            method=method,
-                            path=path,
-                        ) from None
-                elif not self._reached and attempt >= 2:  # never reached this host: a wrong URI? fail fast
-                    raise ConnectError(
-                        f"Could not reach LaunchDarkly at {self.base_uri} ({method} {_bare(path)}): "
-                        f"{failure}. Check --base-uri / LD_BASE_URI and the network."
-                    ) from None
-                wait = self._backoff(attempt)
-            else:
-                self._reached = True
-                self.pacer.after(route, resp.headers)
-                status = resp.status_code
-                if status < 400:
-                    return resp
-                error = api_error(resp, method, path, self.base_uri)
-                if status == 429:
-                    known = self.pacer.rate_limited(route)
-                    wait = retry_after_429(resp.headers, attempt, self._clock(), known)
-                elif status in _RETRY_STATUSES and idempotent:
-                    wait = self._backoff(attempt)
-                elif status in _RETRY_STATUSES:
-                    raise AmbiguousWriteError(
-                        f"{error.message} LaunchDarkly may or may not have applied it.",
-                        status=status,
-                        code=error.code,
-                        method=method,
-                        path=path,
-                    )
-                else:
-                    raise error
-                failure = f"{status} {error.code}"
-            if attempt >= self.max_attempts or waited + wait > self.retry_budget:
-                raise RetryBudgetError(
-                    f"LaunchDarkly did not answer {method} {_bare(path)} successfully after {attempt} "
-                    f"attempts over {waited:.0f} s (last: {failure}). Run again later (apply only does what "
-                    "is still missing), or lower --parallelism.",
-                    method=method,
-                    path=path,
-                    code="retry_budget_spent",
-                )
-            self._pause(wait, f"{method} {_bare(path)} (after {failure})")
-            waited += wait
+        return self.send(method, path, params=params, json=json, headers=headers, idempotent=idempotent)
 
     def get(self, path: str, params: Params = None) -> Any:
         return self._json(self.request("GET", path, params=params), "GET", path)
@@ -209,7 +177,7 @@ class LDClient:
         except ValueError:
             kind = resp.headers.get("Content-Type", "no content type")
             raise ApiError(
-                f"{self.base_uri} answered {method} {_bare(path)} with {resp.status_code} but not JSON "
+                f"{self.base_uri} answered {method} {bare(path)} with {resp.status_code} but not JSON "
                 f"({kind}). Is --base-uri / LD_BASE_URI LaunchDarkly's API host "
                 "(e.g. https://app.launchdarkly.com)?",
                 status=resp.status_code,
@@ -239,73 +207,81 @@ class LDClient:
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool:
             return list(pool.map(fn, items))
 
-    def _pause(self, seconds: float, what: str = "a request") -> None:
-        """Sleep, unless told to stop: then abandon the request instead of waiting on."""
-        if self.stop is None:
-            self._sleep(seconds)
-        elif self.stop.wait(seconds):
-            raise RequestAbandoned(
-                f"not sent: the apply was interrupted while {what} waited {seconds:.0f} s "
-                "to be retried or paced",
-                code="interrupted",
+    # --- what LaunchDarkly says differently (transport hooks) ----------------------------------
+
+    def route_of(self, method: str, path: str) -> str:
+        return route_of(method, path)
+
+    def rate_info(self, headers: Mapping[str, str], now: float) -> RateInfo:
+        return rate_info(headers, now)
+
+    def refused(self, resp: httpx.Response, method: str, path: str) -> ApiError:
+        """The user-facing error for an LD error response."""
+        code = self.error_details(resp)[0]
+        status = resp.status_code
+        where = f"{method} {bare(path)}"
+        detail = self.detail(resp)
+        if status == 401:
+            return AuthError(
+                f"LaunchDarkly at {self.base_uri} rejected the access token ({detail}) on {where}. "
+                "Set LD_ACCESS_TOKEN to a personal or service access token (not an SDK key); "
+                "ldseg sends it as-is, without 'Bearer'.",
+                status=status,
+                code=code,
+                method=method,
+                path=path,
             )
+        if status == 403:
+            need = "read" if method == "GET" else "write"
+            return AuthError(
+                f"The access token is not allowed to {need} this resource ({detail}) on {where}. "
+                f"Use a token whose role can {need} Data Export destinations, environments and flags.",
+                status=status,
+                code=code,
+                method=method,
+                path=path,
+            )
+        return ApiError(
+            f"LaunchDarkly refused {where}: {detail}.", status=status, code=code, method=method, path=path
+        )
 
-    def pause_before_retry(self, attempt: int) -> None:
-        """The jittered backoff, for callers that retry a request themselves (after reading back)."""
-        self._pause(self._backoff(attempt), "a write")
-
-    def _backoff(self, attempt: int) -> float:
-        base: float = min(30.0, 0.5 * 2.0 ** (attempt - 1))
-        return base * (0.5 + random.random() / 2)
-
-
-def api_error(resp: httpx.Response, method: str, path: str, base_uri: str) -> ApiError:
-    """Build the user-facing error for an LD error response."""
-    code, message = _error_body(resp)
-    status = resp.status_code
-    where = f"{method} {_bare(path)}"
-    detail = f"{status} {code}" + (f": {message}" if message else "")
-    if status == 401:
-        return AuthError(
-            f"LaunchDarkly at {base_uri} rejected the access token ({detail}) on {where}. "
-            "Set LD_ACCESS_TOKEN to a personal or service access token (not an SDK key); "
-            "ldseg sends it as-is, without 'Bearer'.",
-            status=status,
-            code=code,
+    def ambiguous(self, method: str, path: str, cause: str, resp: httpx.Response | None) -> ApiError:
+        if resp is not None:
+            error = self.refused(resp, method, path)
+            return AmbiguousWriteError(
+                f"{error.message} LaunchDarkly may or may not have applied it.",
+                status=error.status,
+                code=error.code,
+                method=method,
+                path=path,
+            )
+        return AmbiguousWriteError(
+            f"{method} {bare(path)} failed after it was sent ({cause}): LaunchDarkly may or may not "
+            "have applied it.",
             method=method,
             path=path,
         )
-    if status == 403:
-        need = "read" if method == "GET" else "write"
-        return AuthError(
-            f"The access token is not allowed to {need} this resource ({detail}) on {where}. "
-            f"Use a token whose role can {need} Data Export destinations, environments and flags.",
-            status=status,
-            code=code,
-            method=method,
-            path=path,
+
+    def unreachable(self, method: str, path: str, reason: str) -> ConnectError:
+        return ConnectError(
+            f"Could not reach LaunchDarkly at {self.base_uri} ({method} {bare(path)}): {reason}. "
+            "Check --base-uri / LD_BASE_URI and the network."
         )
-    return ApiError(
-        f"LaunchDarkly refused {where}: {detail}.", status=status, code=code, method=method, path=path
-    )
 
-
-def _bare(path: str) -> str:
-    return path.split("?")[0]
-
-
-def _error_body(resp: httpx.Response) -> tuple[str, str]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return (resp.reason_phrase or "error").lower().replace(" ", "_"), ""
-    if isinstance(body, dict):
-        return str(body.get("code") or "error"), str(body.get("message") or "")
-    return "error", ""
-
-
-def _transport_reason(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "the request timed out"
-    text = str(exc) or exc.__class__.__name__
-    return text.splitlines()[0]
+    def gave_up(self, g: GiveUp) -> RetryBudgetError:
+        where = f"{g.method} {bare(g.path)}"
+        if g.reason == "attempts":
+            message = (
+                f"LaunchDarkly did not answer {where} successfully after {g.sent} attempts over "
+                f"{g.elapsed:.0f} s: {g.failures} failed on their own (last: {g.last})"
+            )
+            code = "retry_budget_spent"
+        else:
+            limited = f", {g.limited} rate-limited (429)" if g.limited else ""
+            message = (
+                f"LaunchDarkly did not answer {where} successfully within the {g.allowed or g.elapsed:.0f} s "
+                f"a request may take: sent {g.sent} times{limited}, {g.failures} failed on their own"
+                + (f" (last: {g.last})" if g.last else "")
+            )
+            code = "deadline_passed"
+        return RetryBudgetError(f"{message}. {self.advice}", method=g.method, path=g.path, code=code)

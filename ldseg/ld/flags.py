@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 import msgspec
 
 from ldseg.errors import ApiError
-from ldseg.ld.client import LDClient, Params, seg
+from ldseg.ld.client import LDClient, seg
 from ldseg.model import FlagNeeds, LiveFlag, LiveFlagEnv
+from ldseg.transport import Params
 
 PAGE_LIMIT = 100
 MAX_ENVS_PER_REQUEST = 3

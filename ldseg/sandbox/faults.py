@@ -16,6 +16,8 @@ seeded RNGs. Admin and Segment routes are never touched. Per LD request, in this
 Header quirks of the 429 (LD's real 429s vary in these ways): ``standard`` = Retry-After
 (seconds) + X-Ratelimit-Reset + the Remaining headers; ``negative`` = X-Ratelimit-Reset in the past
 and no Retry-After; ``none`` = no rate-limit headers at all; ``retry-after`` = only Retry-After.
+With ``none`` and ``retry-after`` the limit is never announced: successful responses carry no
+``X-Ratelimit-*`` headers for it either (LD's IP-based limits, or a proxy in front of LD).
 
 Each targeting rule draws the same five random numbers for every request, so a given sequence of
 requests meets the same faults for a given seed. Successful LD responses carry
@@ -53,6 +55,7 @@ _HTML_ERRORS = {
 }
 STAT_KEYS = ("rate_limited", "error", "error_500", "error_502", "error_503", "drop", "drop_after", "latency")
 RATE_LIMIT_MESSAGE = "You've exceeded the API rate limit. Try again later."
+HEADERLESS_QUIRKS = ("none", "retry-after")  # limits that send no X-Ratelimit-* header at all
 NEGATIVE_RESET_MS = 1500  # how far in the past the ``negative`` quirk puts X-Ratelimit-Reset
 
 
@@ -171,7 +174,10 @@ class FaultInjector:
                 return self._server_error(request, d)
 
         response = nxt(request)
-        for header, value in self._limit_headers(limits).items():
+        # a limit whose 429s carry no X-Ratelimit-* headers (an IP-based limit, a proxy) does not
+        # announce itself on successful responses either
+        announced = [lim for lim in limits if lim.state.rule.quirk not in HEADERLESS_QUIRKS]
+        for header, value in self._limit_headers(announced).items():
             response.headers[header] = value
         if any(draws[id(s)].drop_after < s.rule.drop_after for s in targeted):
             return self._drop(request, "drop_after", response)

@@ -116,6 +116,10 @@ def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, 
     return fresh
 
 
+#: a write whose retry budget is spent: running apply again is safe and does only what is missing
+APPLY_ADVICE = "Run `ldseg apply` again later: it only does what is still missing."
+
+
 def apply_plan(
     conn: Connection,
     desired: DesiredState,
@@ -125,7 +129,7 @@ def apply_plan(
     parallelism: int,
     on_result: OnResult,
 ) -> ApplyReport:
-    with conn.client(parallelism) as client:
+    with conn.client(parallelism, APPLY_ADVICE) as client:
         applier = Applier(client, desired, comment, parallelism=parallelism, on_result=on_result)
         total = len(plan.changes)
         progress = Progress(

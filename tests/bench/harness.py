@@ -1,11 +1,11 @@
 """Run the scenarios against a sandbox in another process and collect what each one cost.
 
-Order and state: the sandbox is seeded once. Scenarios (a), (b), (c) and (e) need the account to
-match the full config, so the first of them is preceded by a converging apply (recorded as setup,
-not as a scenario). (b), (c) and (e) need ``changes`` flag-environments switched off behind ldseg's
-back; the harness does that through the runner's admin route just before each of them needs it
-((c) applies what (b) planned, so (b) and (c) share one drift; (e) gets a fresh one). The request
-log is cleared right before every measured process, so each scenario's counts are its own.
+Order and state: the sandbox is seeded once. Scenarios (a), (b), (c), (e) and (k) need the account
+to match the full config, so the first of them is preceded by a converging apply (recorded as setup,
+not as a scenario). (b), (c), (e) and (k) need ``changes`` flag-environments switched off behind
+ldseg's back; the harness does that through the runner's admin route just before each of them needs
+it ((c) applies what (b) planned, so (b) and (c) share one drift; (e) and (k) get fresh ones). The
+request log is cleared right before every measured process, so each scenario's counts are its own.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ SCENARIOS: dict[str, str] = {
     "h": "apply of {changes:,} exact-key changes, two environments per PATCH",
     "i": "validate and plan {destinations:,} destinations over {dest_scopes} environments",
     "j": "planner + text renderer, 10,000 exact keys, no HTTP",
+    "k": "apply of {changes:,} changes under header-less rate limit {rate}",
 }
 #: the sandbox ("account") each scenario runs against: the main one, the adoption account of (g) and
 #: (h) (same flags, about half of them exporting in two environments), the destinations one of (i)
@@ -56,8 +57,9 @@ ACCOUNT = {
     "g": "halves",
     "h": "halves",
     "i": "dests",
+    "k": "main",
 }
-NEEDS_CONVERGED = {"a", "b", "c", "e"}
+NEEDS_CONVERGED = {"a", "b", "c", "e", "k"}
 #: (g)'s plan is compared with (a)'s: asking for (g) runs (a) too
 IMPLIED = {"g": "a"}
 
@@ -405,12 +407,24 @@ class Bench:
         return r
 
     def scenario_e(self) -> Result:
+        return self._rate_limited("e", "standard")
+
+    def scenario_k(self) -> Result:
+        """(e) under a limit that announces nothing: bare 429s, no X-Ratelimit-* headers at all."""
+        r = self._rate_limited("k", "none")
+        r.checks.append(
+            Check("429s, at most the successful writes", r.statuses.get("429", 0), r.details["patches_ok"])
+        )
+        return r
+
+    def _rate_limited(self, key: str, quirk: str) -> Result:
+        """An apply of the drift under ``--rate`` per route, the 429s carrying ``quirk``'s headers."""
         rule = parse_faults(f"rate={self.o.rate}")[0]
         assert rule.rate is not None
         self._ensure_drift()
-        self.sandbox.set_faults(f"rate={self.o.rate},seed=1")
+        self.sandbox.set_faults(f"rate={self.o.rate},quirk={quirk},seed=1")
         try:
-            r, log = self._apply_scenario("e")
+            r, log = self._apply_scenario(key)
         finally:
             self.sandbox.set_faults(None)
         # the limit counts only the requests it lets through (a 429 is not counted)
@@ -419,6 +433,7 @@ class Bench:
         floor = count / rule.rate.limit * rule.rate.period_s
         r.details.update(
             rate_limit=str(rule.rate),
+            quirk=quirk,
             busiest_route=busiest,
             busiest_route_requests=count,
             floor_s=floor,

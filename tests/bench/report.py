@@ -106,6 +106,7 @@ def _notes(s: dict[str, Any]) -> list[str]:
             f"floor {d['floor_s']:.1f} s = {d['busiest_route_requests']:,} requests on "
             f"`{_route(d['busiest_route'])}` / {d['rate_limit']}; wall {s['wall_s']:.1f} s; "
             f"{d['rate_limited_responses']:,} responses were 429"
+            + (" (no rate-limit headers at all)" if d.get("quirk") == "none" else "")
         )
     if "flag_requests" in d:
         notes.append(

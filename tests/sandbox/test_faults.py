@@ -163,11 +163,19 @@ def test_rate_limit_header_quirks(
     absent: set[str],
 ) -> None:
     _, c = faulty(f"rate=1/10s,quirk={quirk}")
-    assert c.get("/api/v2/projects").status_code == 200
+    ok = c.get("/api/v2/projects")
+    assert ok.status_code == 200
+    announced = {h for h in ok.headers if h.lower().startswith("x-ratelimit-")}
+    # a limit whose 429s say nothing about it (an IP-based limit, a proxy) is not announced on
+    # successes either: a client cannot pace by it
+    assert announced == (
+        set() if quirk in ("none", "retry-after") else {"x-ratelimit-reset", "x-ratelimit-route-remaining"}
+    )
     r = c.get("/api/v2/projects")
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
     assert all(h in r.headers for h in present)
     assert not any(h in r.headers for h in absent)
+    assert not any(h.lower().startswith("x-ratelimit-") for h in r.headers) or quirk == "negative"
     if quirk == "negative":
         assert int(r.headers["X-Ratelimit-Reset"]) < time.time() * 1000  # in the past, as LD does
 

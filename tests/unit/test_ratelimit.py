@@ -1,12 +1,14 @@
-"""Rate-limit waits and pacing (research: ld-api.md §4), with a fake clock."""
+"""LaunchDarkly's rate-limit headers, the waits they ask for, and pacing by them, with a fake clock."""
 
 from __future__ import annotations
 
 import pytest
 
-from ldseg.ld.ratelimit import NO_HEADER_WAIT, Pacer, retry_after_429, route_of
-
-NOW = 1_700_000_000.0
+from ldseg.ld.client import rate_info, route_of
+from ldseg.transport.congestion import MIN_PROBE, Congestion, Go, Outcome, Sleep
+from ldseg.transport.headers import RateInfo, header_wait
+from ldseg.transport.pacing import Pacer
+from tests.helpers import NOW, FakeTime
 
 
 @pytest.mark.parametrize(
@@ -31,46 +33,50 @@ def test_route_of(method: str, path: str, route: str) -> None:
     assert route_of(method, path) == route
 
 
+def wait_after_429(headers: dict[str, str], known_reset: float | None = None) -> float | None:
+    return header_wait(rate_info(headers, NOW), None if known_reset is None else known_reset - NOW)
+
+
 def test_retry_after_wins() -> None:
-    wait = retry_after_429({"Retry-After": "3", "X-Ratelimit-Reset": str((NOW + 30) * 1000)}, 1, NOW)
-    assert 3 <= wait <= 3.25
+    wait = wait_after_429({"Retry-After": "3", "X-Ratelimit-Reset": str((NOW + 30) * 1000)})
+    assert wait is not None and 3 <= wait <= 3.25
 
 
 def test_reset_in_the_future_is_honoured() -> None:
-    assert 5 <= retry_after_429({"X-Ratelimit-Reset": str((NOW + 5) * 1000)}, 1, NOW) <= 5.25
+    wait = wait_after_429({"X-Ratelimit-Reset": str((NOW + 5) * 1000)})
+    assert wait is not None and 5 <= wait <= 5.25
 
 
 @pytest.mark.parametrize(
     "headers", [{}, {"X-Ratelimit-Reset": str((NOW - 2) * 1000)}, {"Retry-After": "soon"}]
 )
-def test_no_usable_header_backs_off_about_ten_seconds(headers: dict[str, str]) -> None:
-    """A reset in the past (LD does this) must not turn into an immediate retry storm."""
-    first = retry_after_429(headers, 1, NOW)
-    assert 0.5 * NO_HEADER_WAIT <= first <= 1.5 * NO_HEADER_WAIT
-    assert retry_after_429(headers, 4, NOW) > first - 0.25
+def test_no_usable_header_holds_every_request_back(headers: dict[str, str]) -> None:
+    """A reset in the past (LD does this) must not turn into an immediate retry storm: with no
+    usable timing the 429 goes to the client's shared limiter, whose gate holds back every
+    request, and whose waits grow while the window stays full."""
+    info = rate_info(headers, NOW)
+    assert not info.has_window and wait_after_429(headers) is None
+    limiter = Congestion(8, rng=lambda: 0.0)
+    sent = limiter.admit(limiter.arrive(), NOW)
+    assert isinstance(sent, Go)
+    limiter.done(sent.ticket, NOW + 0.05, Outcome.LIMITED, info.retry_after)
+    first = limiter.gate_until - (NOW + 0.05)
+    assert first >= MIN_PROBE
+    assert isinstance(limiter.admit(limiter.arrive(), NOW + 0.06), Sleep)  # another request waits too
+    probe = limiter.admit(sent.ticket.order, limiter.gate_until, limiter.epoch)
+    assert isinstance(probe, Go) and probe.ticket.probe
+    limiter.done(probe.ticket, limiter.gate_until + 0.05, Outcome.LIMITED, None)
+    assert limiter.gate_until - (probe.ticket.sent_at + 0.05) > first  # still full: a longer wait
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = NOW
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def headers(route_remaining: int, reset_in: float, global_remaining: int | None = None) -> dict[str, str]:
+def headers(route_remaining: int, reset_in: float, global_remaining: int | None = None) -> RateInfo:
     out = {
         "X-Ratelimit-Route-Remaining": str(route_remaining),
         "X-Ratelimit-Reset": str(int((NOW + reset_in) * 1000)),
     }
     if global_remaining is not None:
         out["X-Ratelimit-Global-Remaining"] = str(global_remaining)
-    return out
+    return rate_info(out, NOW)
 
 
 def test_pacer_spends_the_window_then_waits_for_the_reset() -> None:
@@ -90,8 +96,9 @@ def test_pacer_spends_the_window_then_waits_for_the_reset() -> None:
 def test_pacer_ignores_windows_it_cannot_trust() -> None:
     t = FakeTime()
     pacer = Pacer(clock=t.clock, sleep=t.sleep)
-    pacer.after("r", {"X-Ratelimit-Route-Remaining": "0", "X-Ratelimit-Reset": str(int((NOW - 1) * 1000))})
-    pacer.after("r", {"X-Ratelimit-Route-Remaining": "0"})
+    past = {"X-Ratelimit-Route-Remaining": "0", "X-Ratelimit-Reset": str(int((NOW - 1) * 1000))}
+    pacer.after("r", rate_info(past, NOW))
+    pacer.after("r", rate_info({"X-Ratelimit-Route-Remaining": "0"}, NOW))
     pacer.before("r")
     assert t.slept == []
 
@@ -120,6 +127,7 @@ def test_a_429_without_headers_waits_for_the_window_the_pacer_knows() -> None:
     pacer.after("r", headers(5, 3))
     known = pacer.rate_limited("r")
     assert known == pytest.approx(NOW + 3, abs=0.01)
-    assert 3 <= retry_after_429({}, 1, NOW, known) <= 3.35
+    wait = wait_after_429({}, known)
+    assert wait is not None and 3 <= wait <= 3.35
     pacer.before("r")  # the window is spent for every thread now
     assert len(t.slept) == 1

@@ -12,7 +12,7 @@ from ldseg.model import DestinationSpec, Location, Unresolved
 from ldseg.resources import quickstart_seed_path
 from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, load_seed
 from ldseg.sandbox.segment_emu import conformance
-from ldseg.segment import RateBudget, Source, region_of, retry_wait
+from ldseg.segment import MAX_WAIT, Source, rate_info, region_of
 from ldseg.smoke import (
     READBACK,
     SOURCE,
@@ -27,6 +27,8 @@ from ldseg.smoke import (
     source_check,
     verdict_of,
 )
+from ldseg.transport.headers import retry_wait
+from ldseg.transport.pacing import SlidingWindow
 from tests.helpers import live_dest
 
 KEY = "wk-0123456789abcdef"
@@ -256,11 +258,15 @@ def test_region_of(url: str, region: str) -> None:
 
 
 def test_retry_wait_prefers_retry_after_then_the_reset_date() -> None:
-    assert retry_wait({"Retry-After": "7"}, 1) == 7.0
-    assert retry_wait({"Retry-After": "900"}, 1) == 60.0  # capped
+    def wait(headers: dict[str, str], now: float = 1_000_000) -> float:
+        return retry_wait(rate_info(headers, now), 1, MAX_WAIT)
+
+    assert wait({"Retry-After": "7"}) == 7.0
+    assert wait({"Retry-After": "900"}) == 60.0  # capped
     reset = format_datetime(datetime.fromtimestamp(1_000_012, timezone.utc), usegmt=True)
-    assert retry_wait({"X-RateLimit-Reset": reset}, 1, now=1_000_000) == 12.0
-    assert 0 < retry_wait({}, 1) <= 0.5
+    assert wait({"X-RateLimit-Reset": reset}, now=1_000_000) == 12.0
+    assert wait({"Retry-After": reset}, now=1_000_000) == 12.0  # Retry-After may be a date too
+    assert 0 < wait({}) <= 0.5
 
 
 def test_rate_budget_keeps_60_requests_a_minute() -> None:
@@ -271,7 +277,7 @@ def test_rate_budget_keeps_60_requests_a_minute() -> None:
         waits.append(s)
         now[0] += s
 
-    budget = RateBudget(3, 60.0, clock=lambda: now[0], sleep=sleep)
+    budget = SlidingWindow(3, 60.0, clock=lambda: now[0], sleep=sleep)
     assert all(budget.acquire() for _ in range(3)) and waits == []
     now[0] = 10.0
     assert budget.acquire() and waits == [50.0]  # the first three leave the window at t=60
