@@ -1,11 +1,12 @@
 """Execute a plan: ordered phases, bounded concurrency inside each, a result for every change.
 
-Order: destination creates (and replacements' creates), destination updates,
-environment settings, flag exports, then destination deletes (and replacements' deletes) last, so
-an export is never interrupted. A failed change does not stop the others; a replacement's delete is
-skipped when its create failed. Destination updates are JSON Patch ops on ``/on`` and
-``/config/<field>`` only: the masked ``config`` LaunchDarkly returns is never written back. Each
-flag gets one PATCH covering all its environments, with the audit comment.
+Order: destination creates (and replacements' creates), destination updates, environment settings,
+flag exports, then destination deletes (and replacements' deletes) last, so an export is never
+interrupted. A failed change does not stop the others; a replacement's delete is skipped when its
+create failed; a token LaunchDarkly rejects stops further writes. Each flag gets one write for all
+its environments; refused for one of them (405, 409), it is written one environment at a time.
+A write that fails ambiguously is read back before it is tried again (no duplicate destination,
+no field removed twice). How each write looks on the wire is the ``Writer``'s business.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, LdsegError, StalePlanError
-from ldseg.ld.client import DEFAULT_PARALLELISM, LDClient, RequestAbandoned, seg
-from ldseg.ld.reader import list_destinations, parse_destination
+from ldseg.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    AuthError,
+    LdsegError,
+    RequestAbandoned,
+    StalePlanError,
+)
+from ldseg.ld.client import DEFAULT_PARALLELISM
+from ldseg.ld.writer import FieldWrite, Writer
 from ldseg.model import Address, DesiredState, DestinationSpec
 from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
 from ldseg.planner.destinations import destination_diffs
@@ -69,7 +77,7 @@ C = TypeVar("C", bound=Change)
 
 @dataclass
 class Applier:
-    client: LDClient
+    writer: Writer
     desired: DesiredState
     comment: str
     parallelism: int = DEFAULT_PARALLELISM
@@ -81,7 +89,7 @@ class Applier:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply(self, plan: Plan) -> ApplyReport:
-        self.client.stop = self.stop  # waits for retries and pacing end when apply is interrupted
+        self.writer.stop = self.stop  # waits for retries and pacing end when apply is interrupted
         dests = plan.destinations
         creates = [c for c in dests if c.action in (Action.CREATE, Action.REPLACE)]
         deletes = [c for c in dests if c.action in (Action.DELETE, Action.REPLACE)]
@@ -153,19 +161,15 @@ class Applier:
         return spec
 
     def _create(self, unit: Sequence[DestinationChange]) -> str:
-        """POST is not idempotent: after an ambiguous failure, read back and only POST again if the
-        destination really is not there (no duplicates)."""
+        """After an ambiguous failure, read back and only create again if the destination really
+        is not there (no duplicates)."""
         spec = self._spec(unit[0])
-        body = {"name": spec.name, "kind": spec.kind, "on": spec.on, "config": dict(spec.config)}
-        path = f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}"
 
         def send() -> str:
-            created = self.client.post(path, body)
-            return f"created (id {(created or {}).get('_id', '?')})"
+            return f"created (id {self.writer.create_destination(spec)})"
 
         def recover() -> str | None:
-            placed, _ = list_destinations(self.client)
-            found = next((d for d in placed if d.address == spec.address and d.kind == spec.kind), None)
+            found = self.writer.find_destination(spec.address, spec.kind)
             if found is None:
                 return None
             return f"created (id {found.id}; confirmed by reading it back after the connection failed)"
@@ -173,21 +177,22 @@ class Applier:
         return self._read_back_on_doubt(send, recover)
 
     def _update(self, unit: Sequence[DestinationChange]) -> str:
-        """Replace and add ops are idempotent; a remove op is not (the field is gone the second
-        time), so after an ambiguous failure the destination is read back and only what is still
-        missing is sent again."""
+        """Setting a field is idempotent; removing one is not (the field is gone the second time),
+        so after an ambiguous failure the destination is read back and only what is still missing
+        is sent again."""
         change = unit[0]
         spec = self._spec(change)
         assert change.live_id is not None
-        path = f"/api/v2/destinations/{seg(spec.project)}/{seg(spec.environment)}/{seg(change.live_id)}"
-        ops = destination_patch(change, spec)
+        live_id = change.live_id
+        writes = destination_writes(change, spec)
 
         def send() -> str:
-            self.client.patch(path, ops, idempotent=not any(op["op"] == "remove" for op in ops))
+            idempotent = not any(w.op == "remove" for w in writes)
+            self.writer.update_destination(change.address, live_id, writes, idempotent=idempotent)
             return f"updated ({', '.join(d.path for d in change.diffs)})"
 
         def recover() -> str | None:
-            current = parse_destination(self.client.get(path))
+            current = self.writer.get_destination(change.address, live_id)
             if (
                 current is not None
                 and not change.has_secret_writes
@@ -195,9 +200,7 @@ class Applier:
             ):
                 return f"updated ({', '.join(d.path for d in change.diffs)}; confirmed by reading it back)"
             config = current.config if current is not None else {}
-            ops[:] = [
-                op for op in ops if op["op"] != "remove" or _unpointer(op["path"].split("/", 2)[2]) in config
-            ]
+            writes[:] = [w for w in writes if w.op != "remove" or w.field in config]
             return None  # send what is still missing again
 
         return self._read_back_on_doubt(send, recover)
@@ -214,74 +217,50 @@ class Applier:
                     return done
                 if attempt == AMBIGUOUS_RETRIES:
                     raise
-                self.client.pause_before_retry(attempt)
+                self.writer.pause_before_retry(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delete(self, unit: Sequence[DestinationChange]) -> str:
         change = unit[0]
         assert change.live_id is not None
-        a = change.address
-        try:
-            self.client.delete(
-                f"/api/v2/destinations/{seg(a.project)}/{seg(a.environment)}/{seg(change.live_id)}"
-            )
-        except ApiError as exc:
-            if exc.status == 404:
-                return f"already deleted (id {change.live_id})"
-            raise
+        if not self.writer.delete_destination(change.address, change.live_id):
+            return f"already deleted (id {change.live_id})"
         return f"deleted (id {change.live_id})"
 
     def _environment(self, unit: Sequence[EnvironmentChange]) -> str:
-        a = unit[0].address
-        ops = [{"op": "replace", "path": "/" + d.path, "value": d.after} for d in unit[0].diffs]
-        self.client.patch(f"/api/v2/projects/{seg(a.project)}/environments/{seg(a.environment)}", ops)
-        return ", ".join(f"{d.path} = {str(d.after).lower()}" for d in unit[0].diffs)
+        c = unit[0]
+        self.writer.set_default_track_events(c.address.project, c.address.environment, c.default_track_events)
+        return f"defaultTrackEvents = {str(c.default_track_events).lower()}"
 
     def _flag(self, unit: Sequence[FlagChange]) -> str:
         a = unit[0].address
-        ops = [
-            {
-                "op": "replace",
-                "path": f"/environments/{_pointer(c.address.environment)}/trackEvents",
-                "value": c.export,
-            }
-            for c in unit
-        ]
-        self.client.patch(
-            f"/api/v2/flags/{seg(a.project)}/{seg(a.name)}", {"comment": self.comment, "patch": ops}
+        self.writer.set_track_events(
+            a.project, a.name, {c.address.environment: c.export for c in unit}, self.comment
         )
         return "export on" if unit[0].export else "export off"
 
 
 def _by_flag(changes: Iterable[FlagChange]) -> list[list[FlagChange]]:
-    """Group flag changes by (project, flag key): one PATCH covers all of a flag's environments."""
+    """Group flag changes by (project, flag key): one write covers all of a flag's environments."""
     groups: dict[tuple[str, str], list[FlagChange]] = {}
     for c in changes:
         groups.setdefault((c.address.project, c.address.name), []).append(c)
     return list(groups.values())
 
 
-def _pointer(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _unpointer(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def destination_patch(change: DestinationChange, spec: DestinationSpec) -> list[dict[str, Any]]:
-    """JSON Patch ops for a destination update: ``/on`` and ``/config/<field>`` paths only."""
-    ops: list[dict[str, Any]] = []
+def destination_writes(change: DestinationChange, spec: DestinationSpec) -> list[FieldWrite]:
+    """The fields a destination update writes: ``on`` and config fields only (never the whole
+    masked config), with the values from the config, not from the plan (secrets are not in it)."""
+    writes: list[FieldWrite] = []
     for d in change.diffs:
         if d.path == "on":
-            ops.append({"op": "replace", "path": "/on", "value": spec.on})
+            writes.append(FieldWrite("on", "replace", spec.on))
         elif d.path.startswith("config."):
             name = d.path.removeprefix("config.")
-            pointer = "/config/" + _pointer(name)
             if d.op == "remove" or name not in spec.config:
-                ops.append({"op": "remove", "path": pointer})
+                writes.append(FieldWrite(name, "remove"))
             else:
-                ops.append({"op": d.op or "replace", "path": pointer, "value": spec.config[name]})
+                writes.append(FieldWrite(name, "add" if d.op == "add" else "replace", spec.config[name]))
         else:  # pragma: no cover - the planner never emits other paths for an update
             raise ValueError(f"unexpected update path {d.path}")
-    return ops
+    return writes

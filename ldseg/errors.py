@@ -8,7 +8,11 @@
     │   └── StalePlanError     a saved plan no longer matches the config or LaunchDarkly
     ├── ApiError               LaunchDarkly (or the sandbox) answered with an error
     │   ├── AuthError          the token was rejected (401) or lacks permission (403)
-    │   └── AmbiguousWriteError a write may or may not have happened (connection lost, 5xx)
+    │   ├── AmbiguousWriteError a write may or may not have happened (connection lost, 5xx)
+    │   ├── RetryBudgetError   a request kept failing until its attempts or its deadline ran out
+    │   └── RequestAbandoned   an interrupted apply: a request waiting to be retried was not sent
+    ├── SegmentError           Segment answered with an error, or could not be reached
+    │   └── SegmentAuthError   the Public API refused the token or its permissions
     ├── ConnectError           the base URI could not be reached
     ├── PlanError              live state that ldseg refuses to plan against (e.g. duplicate names)
     ├── UnsafePlanError        apply refused by the safety rails (exit 3)
@@ -103,6 +107,28 @@ class AuthError(ApiError):
 class AmbiguousWriteError(ApiError):
     """A non-idempotent write failed in a way that leaves unknown whether LD applied it: the caller
     must read back before trying again (never blindly retried: no duplicate destinations)."""
+
+
+class RetryBudgetError(ApiError):
+    """A request kept failing until its own attempts, or its deadline, ran out."""
+
+
+class RequestAbandoned(ApiError):
+    """The client was told to stop (an interrupted apply) while a request waited to be retried or
+    paced: the request was not (re)sent."""
+
+
+class SegmentError(LdsegError):
+    """Segment answered with an error, or could not be reached. ``status`` is None for the latter."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class SegmentAuthError(SegmentError):
+    """The Public API refused the token (401) or its permissions (403)."""
 
 
 class ConnectError(LdsegError):

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from ldseg.errors import LdsegError
+from ldseg.errors import SegmentAuthError, SegmentError
 from ldseg.transport import RateInfo, RetryPolicy, Transport
 from ldseg.transport.client import json_body
 from ldseg.transport.headers import http_date_in, retry_after
@@ -45,19 +45,6 @@ LAUNCHDARKLY_CATALOG_SLUG = "launchdarkly"
 SOURCES_PAGE_SIZE = 200
 VOLUME_REQUESTS_PER_MINUTE = 60
 MAX_WAIT = 60.0
-
-
-class SegmentError(LdsegError):
-    """Segment answered with an error, or could not be reached. ``status`` is None for the latter."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class SegmentAuthError(SegmentError):
-    """The Public API refused the token (401) or its permissions (403)."""
 
 
 def region_of(url: str) -> str:

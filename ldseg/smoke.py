@@ -42,7 +42,7 @@ from enum import Enum
 from typing import Any
 
 from ldseg import kinds
-from ldseg.errors import LdsegError
+from ldseg.errors import LdsegError, SegmentAuthError, SegmentError
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.reader import list_destinations
 from ldseg.model import Address, DestinationSpec, LiveDestination
@@ -51,8 +51,6 @@ from ldseg.secrets import SecretState, compare_secret
 from ldseg.segment import (
     LAUNCHDARKLY_CATALOG_ID,
     PublicApi,
-    SegmentAuthError,
-    SegmentError,
     Source,
     TrackingApi,
     region_of,

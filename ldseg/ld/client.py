@@ -28,20 +28,19 @@ from urllib.parse import quote
 
 import httpx
 
-from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, ConnectError
+from ldseg.errors import AmbiguousWriteError, ApiError, AuthError, ConnectError, RetryBudgetError
 from ldseg.transport import (
     USER_AGENT,
     GiveUp,
     Params,
     RateInfo,
-    RequestAbandoned,
     RetryPolicy,
     Transport,
     bare,
 )
 from ldseg.transport.headers import epoch_ms_in, remaining_counts, retry_after
 
-__all__ = ["LDClient", "RequestAbandoned", "RetryBudgetError", "rate_info", "route_of", "seg"]
+__all__ = ["LDClient", "rate_info", "route_of", "seg"]
 
 API_VERSION = "20240415"
 #: concurrent writes by default (--parallelism); reads, plain GETs, use READ_FACTOR times as many
@@ -94,10 +93,6 @@ def rate_info(headers: Mapping[str, str], now: float) -> RateInfo:
         reset_in=epoch_ms_in(headers.get("X-Ratelimit-Reset"), now),
         remaining=remaining_counts(headers, REMAINING_HEADERS),
     )
-
-
-class RetryBudgetError(ApiError):
-    """A request kept failing until its own attempts, or its deadline, ran out."""
 
 
 class LDClient(Transport):

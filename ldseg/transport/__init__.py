@@ -1,7 +1,7 @@
 """One HTTP layer for every API ldseg talks to (LaunchDarkly's REST API, Segment's two APIs).
 
 - ``client``: ``Transport``, the request loop (retries, backoff, 429s, budgets, interrupts, the
-  non-idempotent rule), with hooks each API's client overrides; ``RetryPolicy``; ``RequestAbandoned``.
+  non-idempotent rule), with hooks each API's client overrides; ``RetryPolicy``.
 - ``headers``: what rate-limit headers say (``Retry-After`` in seconds or as a date, resets in epoch
   milliseconds or as dates), in seconds from now; the jittered backoff.
 - ``pacing``: ``Pacer``, spending the windows a server announces; ``SlidingWindow``, a limit known
@@ -14,7 +14,6 @@ from ldseg.transport.client import (
     USER_AGENT,
     GiveUp,
     Params,
-    RequestAbandoned,
     RetryPolicy,
     Transport,
     bare,
@@ -26,7 +25,6 @@ __all__ = [
     "GiveUp",
     "Params",
     "RateInfo",
-    "RequestAbandoned",
     "RetryPolicy",
     "Transport",
     "bare",

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from ldseg import __version__
-from ldseg.errors import ApiError, LdsegError
+from ldseg.errors import ApiError, LdsegError, RequestAbandoned
 from ldseg.transport.congestion import Congestion, Outcome
 from ldseg.transport.headers import RateInfo, backoff, header_wait, retry_after, retry_wait
 from ldseg.transport.pacing import Pacer
@@ -48,11 +48,6 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 USER_AGENT = f"ldseg/{__version__}"
-
-
-class RequestAbandoned(ApiError):
-    """The client was told to stop (an interrupted apply) while a request waited to be retried or
-    paced: the request was not (re)sent."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ldseg.console import console
 from ldseg.errors import PlanFileError, StalePlanError, UnsafePlanError, UsageError
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.reader import read
+from ldseg.ld.writer import LDWriter
 from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState
 from ldseg.plan import Plan
 from ldseg.planfile import SavedPlan, config_differences, load_document
@@ -130,7 +131,7 @@ def apply_plan(
     on_result: OnResult,
 ) -> ApplyReport:
     with conn.client(parallelism, APPLY_ADVICE) as client:
-        applier = Applier(client, desired, comment, parallelism=parallelism, on_result=on_result)
+        applier = Applier(LDWriter(client), desired, comment, parallelism=parallelism, on_result=on_result)
         total = len(plan.changes)
         progress = Progress(
             "Applying", lambda: f"{len(applier.report.results)}/{total} changes", enabled=not console.quiet

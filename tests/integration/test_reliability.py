@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from ldseg.errors import AmbiguousWriteError
-from ldseg.ld.client import LDClient, RetryBudgetError
+from ldseg.errors import AmbiguousWriteError, RetryBudgetError
+from ldseg.ld.client import LDClient
 from ldseg.sandbox import DEFAULT_TOKEN
 from ldseg.sandbox.faultspec import parse_faults
 from ldseg.sandbox.testing import SandboxForTests

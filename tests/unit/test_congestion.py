@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from ldseg.errors import AmbiguousWriteError
-from ldseg.ld.client import LDClient, RequestAbandoned, RetryBudgetError
+from ldseg.errors import AmbiguousWriteError, RequestAbandoned, RetryBudgetError
+from ldseg.ld.client import LDClient
 from ldseg.transport.congestion import MAX_PROBE, MIN_PROBE, Block, Congestion, Go, Outcome, Sleep, Ticket
 from tests.helpers import NOW, FakeTime
 

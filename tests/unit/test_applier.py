@@ -1,0 +1,207 @@
+"""The applier's policy against a fake writer: phases, splits, stops, read-backs. No HTTP: the
+wire format of each write is ``ldseg.ld.writer``'s, tested over HTTP in tests/integration."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ldseg.applier import Applier, Status
+from ldseg.errors import AmbiguousWriteError, ApiError, AuthError
+from ldseg.ld.writer import FieldWrite
+from ldseg.model import Address, DesiredState, DestinationSpec, LiveDestination, Location, ScopeSpec
+from ldseg.plan import (
+    Action,
+    DestinationChange,
+    DestinationGuard,
+    EnvironmentChange,
+    FieldDiff,
+    FlagChange,
+    FlagGuard,
+    Plan,
+)
+
+LOC = Location("ldseg.yaml", 1)
+
+
+@dataclass
+class FakeWriter:
+    """Records every write; ``fail`` maps a call (name, key) to what its successive calls do: raise
+    the exception, or succeed (None)."""
+
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    fail: dict[tuple[str, str], list[Exception | None]] = field(default_factory=dict)
+    existing: dict[Address, LiveDestination] = field(default_factory=dict)
+    stop: threading.Event | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _call(self, name: str, key: str, payload: Any) -> None:
+        with self.lock:
+            self.calls.append((name, payload))
+            errors = self.fail.get((name, key))
+            error = errors.pop(0) if errors else None
+        if error is not None:
+            raise error
+
+    def create_destination(self, spec: DestinationSpec) -> str:
+        self._call("create", spec.name, spec.name)
+        return f"id-{spec.name}"
+
+    def find_destination(self, address: Address, kind: str) -> LiveDestination | None:
+        self.calls.append(("find", address.name))
+        return self.existing.get(address)
+
+    def get_destination(self, address: Address, live_id: str) -> LiveDestination | None:
+        self.calls.append(("get", live_id))
+        return self.existing.get(address)
+
+    def update_destination(
+        self, address: Address, live_id: str, writes: Sequence[FieldWrite], *, idempotent: bool
+    ) -> None:
+        self._call("update", address.name, [(w.field, w.op) for w in writes])
+
+    def delete_destination(self, address: Address, live_id: str) -> bool:
+        self._call("delete", address.name, live_id)
+        return True
+
+    def set_default_track_events(self, project: str, environment: str, value: bool) -> None:
+        self._call("environment", environment, value)
+
+    def set_track_events(self, project: str, key: str, envs: Mapping[str, bool], comment: str) -> None:
+        self._call("flag", key, (key, dict(envs), comment))
+
+    def pause_before_retry(self, attempt: int) -> None:
+        self.calls.append(("pause", attempt))
+
+
+def spec(name: str, kind: str = "segment", config: dict[str, Any] | None = None) -> DestinationSpec:
+    return DestinationSpec("web", "production", name, kind, True, config or {"writeKey": "wk-123456"}, LOC)
+
+
+def desired(*specs: DestinationSpec) -> DesiredState:
+    scope = ScopeSpec("web", "production", LOC, {s.name: s for s in specs})
+    return DesiredState({scope.key: scope})
+
+
+def dest(
+    name: str, action: Action, *, kind: str = "segment", diffs: tuple[FieldDiff, ...] = ()
+) -> DestinationChange:
+    guard = (
+        DestinationGuard(absent=True) if action is Action.CREATE else DestinationGuard(f"id-{name}", 1, "x")
+    )
+    live_id = None if action is Action.CREATE else f"old-{name}"
+    return DestinationChange(
+        address=Address("destination", "web", "production", name),
+        action=action,
+        diffs=diffs,
+        kind=kind,
+        old_kind="kinesis" if action is Action.REPLACE else None,
+        live_id=live_id,
+        guard=guard,
+    )
+
+
+def flag(key: str, env: str = "production", export: bool = True) -> FlagChange:
+    return FlagChange.of(Address("flag", "web", env, key), export, FlagGuard(1, 1))
+
+
+def apply(writer: FakeWriter, plan: Plan, d: DesiredState, parallelism: int = 1) -> Applier:
+    applier = Applier(writer, d, "the comment", parallelism=parallelism)
+    applier.apply(plan)
+    return applier
+
+
+def test_phases_run_in_order_and_a_flag_is_one_write_for_all_its_environments() -> None:
+    writer = FakeWriter()
+    plan = Plan(
+        (
+            dest("gone", Action.DELETE),
+            flag("a", "staging"),
+            flag("a", "production"),
+            EnvironmentChange.of(Address("environment", "web", "production"), False, True),
+            dest("upd", Action.UPDATE, diffs=(FieldDiff("on", False, True, op="replace"),)),
+            dest("new", Action.CREATE),
+        )
+    )
+    applier = apply(writer, plan, desired(spec("new"), spec("upd")))
+    assert [c[0] for c in writer.calls] == ["create", "update", "environment", "flag", "delete"]
+    assert ("flag", ("a", {"production": True, "staging": True}, "the comment")) in writer.calls
+    assert applier.report.ok and len(applier.report.results) == 6
+
+
+def test_a_refused_flag_write_is_split_per_environment() -> None:
+    refused = ApiError("405", status=405, code="method_not_allowed")
+    writer = FakeWriter(fail={("flag", "a"): [refused, None, refused]})  # both; production; qa
+    applier = apply(writer, Plan((flag("a", "production"), flag("a", "qa"))), desired())
+    flag_writes = [c[1][1] for c in writer.calls if c[0] == "flag"]
+    assert flag_writes == [{"production": True, "qa": True}, {"production": True}, {"qa": True}]
+    statuses = {str(r.change.address): (r.status, r.code) for r in applier.report.results}
+    assert statuses["flag:web/production/a"] == (Status.APPLIED, None)
+    assert statuses["flag:web/qa/a"] == (Status.FAILED, "method_not_allowed")
+
+
+def test_a_rejected_token_stops_every_write_not_yet_started() -> None:
+    writer = FakeWriter(fail={("flag", "a"): [AuthError("401", status=401, code="unauthorized")]})
+    applier = apply(writer, Plan((flag("a"), flag("b"), flag("c"))), desired())
+    assert [c[1][0] for c in writer.calls if c[0] == "flag"] == ["a"]
+    results = {r.change.address.name: r for r in applier.report.results}
+    assert results["a"].status is Status.FAILED
+    assert {results[k].status for k in "bc"} == {Status.SKIPPED}
+    assert results["b"].detail == "not started: LaunchDarkly refused the token"
+
+
+def test_an_ambiguous_create_is_read_back_and_not_sent_twice() -> None:
+    created = LiveDestination("id-new", "web", "production", "new", "segment", True, {}, 1)
+    writer = FakeWriter(
+        fail={("create", "new"): [AmbiguousWriteError("connection dropped")]},
+        existing={created.address: created},
+    )
+    applier = apply(writer, Plan((dest("new", Action.CREATE),)), desired(spec("new")))
+    assert [c[0] for c in writer.calls] == ["create", "find"]  # no second create
+    (result,) = applier.report.results
+    assert result.status is Status.APPLIED and "confirmed by reading it back" in result.detail
+
+
+def test_an_ambiguous_create_that_did_not_happen_is_sent_again_after_a_backoff() -> None:
+    writer = FakeWriter(fail={("create", "new"): [AmbiguousWriteError("connection dropped")]})
+    applier = apply(writer, Plan((dest("new", Action.CREATE),)), desired(spec("new")))
+    assert [c[0] for c in writer.calls] == ["create", "find", "pause", "create"]
+    assert applier.report.ok
+
+
+def test_a_removal_already_done_is_not_sent_again() -> None:
+    diffs = (
+        FieldDiff("on", False, True, op="replace"),
+        FieldDiff("config.userIDContextKind", "user", None, op="remove"),
+    )
+    change = dest("upd", Action.UPDATE, diffs=diffs)
+    half_done = LiveDestination(
+        "old-upd", "web", "production", "upd", "segment", False, {"writeKey": "wk****"}, 2
+    )
+    writer = FakeWriter(
+        fail={("update", "upd"): [AmbiguousWriteError("connection dropped")]},
+        existing={change.address: half_done},
+    )
+    apply(writer, Plan((change,)), desired(spec("upd")))
+    updates = [c[1] for c in writer.calls if c[0] == "update"]
+    assert updates == [[("on", "replace"), ("userIDContextKind", "remove")], [("on", "replace")]]
+
+
+def test_a_replacement_keeps_the_old_destination_when_the_new_one_fails() -> None:
+    writer = FakeWriter(fail={("create", "s"): [ApiError("400", status=400, code="invalid_request")]})
+    applier = apply(writer, Plan((dest("s", Action.REPLACE),)), desired(spec("s")))
+    assert not any(c[0] == "delete" for c in writer.calls)
+    steps = {r.step: r.status for r in applier.report.results}
+    assert steps == {"create": Status.FAILED, "delete": Status.SKIPPED}
+
+
+def test_a_stop_starts_no_new_writes() -> None:
+    writer = FakeWriter()
+    applier = Applier(writer, desired(), "c", parallelism=1)
+    applier.stop.set()
+    applier.apply(Plan((flag("a"), flag("b"))))
+    assert writer.calls == []
+    assert {r.status for r in applier.report.results} == {Status.SKIPPED}
+    assert writer.stop is applier.stop  # waits for retries end at once too
