@@ -43,8 +43,8 @@ from typing import Any
 
 from ldseg import kinds
 from ldseg.errors import LdsegError, SegmentAuthError, SegmentError
-from ldseg.ld.client import LDClient, seg
-from ldseg.ld.reader import list_destinations
+from ldseg.ld.client import LDClient
+from ldseg.ld.reader import list_destinations, read_ids
 from ldseg.model import Address, DestinationSpec, LiveDestination
 from ldseg.planner.destinations import destination_diffs
 from ldseg.secrets import SecretState, compare_secret
@@ -515,11 +515,9 @@ class SmokeRunner:
         """LaunchDarkly's project id and environment id (the client-side id), which its events carry;
         the keys when they cannot be read."""
         try:
-            env = self.ld.get(f"/api/v2/projects/{seg(project)}/environments/{seg(environment)}")
-            proj = self.ld.get(f"/api/v2/projects/{seg(project)}")
+            return read_ids(self.ld, project, environment)
         except LdsegError:
             return project, environment
-        return str(proj.get("_id") or project), str(env.get("_id") or environment)
 
 
 def _arrival_check(w: _Watch, message_id: str, timeout: float) -> Check:

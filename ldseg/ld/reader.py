@@ -94,6 +94,13 @@ def _project_exists(client: LDClient, project: str) -> bool:
     return True
 
 
+def read_ids(client: LDClient, project: str, environment: str) -> tuple[str, str]:
+    """LaunchDarkly's ids of a project and an environment (events carry them), keys as fallback."""
+    env = client.get(f"/api/v2/projects/{seg(project)}/environments/{seg(environment)}")
+    proj = client.get(f"/api/v2/projects/{seg(project)}")
+    return str(proj.get("_id") or project), str(env.get("_id") or environment)
+
+
 def list_destinations(client: LDClient) -> tuple[list[LiveDestination], list[str]]:
     """Every destination of the account (one call: LD has no per-scope list), and the names of
     those whose scope cannot be told because they have no usable ``_links.self.href``."""
