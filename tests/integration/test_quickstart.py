@@ -59,3 +59,16 @@ def test_sandbox_state_option_and_positional_arguments_do_not_clash(tmp_path: Pa
     assert result.returncode == 2, result.stderr
     assert state.exists()
     assert not (tmp_path / ".ldseg").exists()
+
+
+def test_global_options_work_before_and_after_the_command_on_every_command(tmp_path: Path) -> None:
+    """`ldseg --sandbox plan` and `ldseg plan --sandbox` are the same; `validate --sandbox` (a command
+    that never connects) accepts it; --debug before the command shows the traceback."""
+    before = ldseg(tmp_path, "--sandbox", "--quiet", "plan", "-c", str(QUICKSTART), "--detailed-exitcode")
+    after = ldseg(tmp_path, "plan", "--sandbox", "--quiet", "-c", str(QUICKSTART), "--detailed-exitcode")
+    assert (before.returncode, after.returncode) == (2, 2), before.stderr + after.stderr
+    assert before.stdout == after.stdout and before.stderr == after.stderr == ""  # --quiet held too
+    validate = ldseg(tmp_path, "validate", "--sandbox", "-c", str(QUICKSTART))
+    assert validate.returncode == 0, validate.stderr
+    debug = ldseg(tmp_path, "--debug", "plan", "--sandbox", "-c", str(tmp_path / "nope.yaml"))
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
