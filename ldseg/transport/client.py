@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from ldseg import __version__
-from ldseg.errors import ApiError, LdsegError, RequestAbandoned
+from ldseg.errors import ApiError, ConnectError, LdsegError, RequestAbandoned
 from ldseg.transport.congestion import Congestion, Outcome
 from ldseg.transport.headers import RateInfo, backoff, header_wait, retry_after, retry_wait
 from ldseg.transport.pacing import Pacer
@@ -196,7 +196,7 @@ class Transport:
 
     def unreachable(self, method: str, path: str, reason: str) -> LdsegError:
         """The error for a host that could not be reached at all."""
-        return LdsegError(
+        return ConnectError(
             f"Could not reach {self.service} at {self.base_url} ({method} {bare(path)}): {reason}."
         )
 

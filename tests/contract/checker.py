@@ -4,8 +4,8 @@ Nothing in this project reaches LaunchDarkly, so the sandbox is the ground every
 If the client and the sandbox shared a misreading of LD's API, every test would pass and the
 product would fail on a real account. This module is the third party in every exchange: it checks
 what the client sends and what the sandbox answers against the OpenAPI spec LD publishes (the
-trimmed copy beside this file, see README.md) and the rules LD documents outside its schemas
-(research/ld-api.md).
+trimmed copy beside this file, see README.md) and the rules LD documents outside its schemas (its
+API docs and changelog, and what other tools met).
 
 **Requests** (:meth:`ContractChecker.check_request`):
 
@@ -14,9 +14,9 @@ trimmed copy beside this file, see README.md) and the rules LD documents outside
   digits; ``boolean``: ``true``/``false``/``1``/``0``, since LD's own docs use ``summary=0``); only
   ``env`` may repeat (the spec's ``sort`` example: ``&env=production&env=staging``); parameters the
   spec calls unavailable in API version 20240415 (``compare``) are refused; the reported flag-list
-  caps (``limit`` <= 100, at most 3 ``env``; research §2) are enforced;
+  caps (``limit`` <= 100, at most 3 ``env``, as reported) are enforced;
 - ``Authorization`` carries the raw access token (no ``Bearer``/``Basic``/``Token`` scheme, not an
-  SDK or mobile key) and ``LD-API-Version`` is ``20240415`` (research §4);
+  SDK or mobile key) and ``LD-API-Version`` is ``20240415``;
 - a body only where the operation takes one, with ``Content-Type: application/json``, matching the
   ``requestBody`` schema with every ``$ref`` resolved, JSON Patch operations also checked against
   RFC 6902 (op, pointer syntax, ``value``/``from`` where the RFC needs them).
@@ -35,10 +35,10 @@ Request forms accepted as **conformant** (the ``"ld"`` profile: what LD accepts 
 
 Not conformant: a bare merge-patch object on flags (LD's docs mention it, but it cannot be told
 apart from a malformed ``PatchWithComment``, and nobody here needs it), the ``{comment, patch}``
-wrapper on destinations and environments (UNCONFIRMED, research §1 and §3), a semantic patch
+wrapper on destinations and environments (UNCONFIRMED whether LD accepts it), a semantic patch
 anywhere else or without its content type.
 
-The ``"ldseg"`` profile adds what ldseg promises (DESIGN §5, README "Secrets"): flags only as
+The ``"ldseg"`` profile adds what ldseg promises (README "Secrets"): flags only as
 ``{"comment", "patch"}`` with a non-empty comment and ``replace /environments/<env>/trackEvents``
 operations; environments only ``replace /defaultTrackEvents``; destinations only bare arrays on
 ``/on`` and ``/config/<field>`` (never the whole ``/config``, which would write a mask back); no
@@ -87,16 +87,16 @@ API_VERSION = "20240415"
 JSON_MIME = "application/json"
 SEMANTIC_MODEL = "launchdarkly.semanticpatch"
 
-#: LD's common error document (research §4): the schemas require code and message; ``id`` is what
+#: LD's common error document: the schemas require code and message; ``id`` is what
 #: a user quotes to LD Support, present on real responses but not required by the spec.
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "id": {"type": "string"}},
 }
-#: query parameters LD documents as repeatable (research §2; the spec's own examples repeat ``env``)
+#: query parameters LD documents as repeatable (the spec's own examples repeat ``env``)
 REPEATABLE = {("getFeatureFlags", "env"), ("getFeatureFlag", "env")}
-#: reported caps of the flag list (research §2: S8 and ldcli; UNCONFIRMED officially)
+#: reported caps of the flag list (seen by other tools and ldcli; UNCONFIRMED officially)
 FLAG_LIST_MAX_LIMIT = 100
 FLAG_LIST_MAX_ENVS = 3
 JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
@@ -347,7 +347,7 @@ def _destination_patch_forms(body: Any) -> _Form:
             "json-patch-with-comment",
             [
                 "the {comment, patch} wrapper is not documented for this endpoint (its schema is a "
-                "bare JSONPatch array; research §1: UNCONFIRMED)"
+                "bare JSONPatch array; UNCONFIRMED)"
             ],
         )
     if isinstance(body, dict):  # RFC 7386 merge patch of the Destination (the operation's description)
@@ -359,7 +359,7 @@ def _destination_patch_forms(body: Any) -> _Form:
 
 
 def _ldseg_ops(op_id: str, body: Any) -> list[str]:
-    """What ldseg promises to send (DESIGN §5; README "Secrets")."""
+    """What ldseg promises to send (README "Secrets")."""
     if op_id == "patchFeatureFlag":
         if not (isinstance(body, dict) and set(body) == {"comment", "patch"}):
             return ["ldseg sends flag changes only as {comment, patch}"]
@@ -559,13 +559,13 @@ class ContractChecker:
             if counts.get("env", 0) > FLAG_LIST_MAX_ENVS:
                 bad(
                     "query",
-                    f"{counts['env']} env values; LD accepts at most {FLAG_LIST_MAX_ENVS} (research §2)",
+                    f"{counts['env']} env values; LD accepts at most {FLAG_LIST_MAX_ENVS} (as reported)",
                 )
             for name, value in query:
                 if name == "limit" and _INTEGER.match(value) and int(value) > FLAG_LIST_MAX_LIMIT:
                     bad(
                         "query",
-                        f"limit={value}; LD's flag list caps it at {FLAG_LIST_MAX_LIMIT} (research §2)",
+                        f"limit={value}; LD's flag list caps it at {FLAG_LIST_MAX_LIMIT} (as reported)",
                     )
 
     def _check_body(
