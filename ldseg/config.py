@@ -292,6 +292,12 @@ def _describe(err: ValidationError) -> Iterable[tuple[tuple[str | int, ...], str
         what = "config field" if path and path[-1] == "config" else "key"
         yield path, f"{where}: missing required {what} {missing!r}"
         return
+    if v == "anyOf" and all(set(s) == {"required"} for s in cast(list[Any], err.validator_value)):
+        # "at least one of these fields"; jsonschema's own message shows the whole object, secrets too
+        names = " or ".join(repr(f) for s in cast(list[Any], err.validator_value) for f in s["required"])
+        what = "config field" if path and path[-1] == "config" else "key"
+        yield path, f"{where}: needs at least one {what} of {names}"
+        return
     if v == "type":
         want = err.validator_value
         wants = " or ".join(want) if isinstance(want, list) else want

@@ -30,10 +30,15 @@ REQUIRED_CONFIG: dict[str, tuple[str, ...]] = {
     "segment": ("writeKey",),
     "kinesis": ("region", "roleArn", "streamName"),
     "google-pubsub": ("project", "topic"),
-    "mparticle": ("apiKey", "secret"),
+    "mparticle": ("apiKey", "secret", "environment"),
     "azure-event-hubs": ("namespace", "name", "policyName", "policyKey"),
     "snowflake-v2": ("publicKey", "snowflakeHostAddress"),
 }
+# Fields of which a kind needs at least one. mParticle follows the rules of LaunchDarkly's
+# Terraform provider, whose acceptance tests run against the live API, rather than the reference
+# (which lists userIdentity and anonymousUserIdentity as required): apiKey, secret, environment,
+# and userIdentity or userIdentities, either one alone.
+REQUIRED_ANY_CONFIG: dict[str, tuple[str, ...]] = {"mparticle": ("userIdentity", "userIdentities")}
 
 TOKEN_ROLES: tuple[str, ...] = ("admin", "writer", "reader", "none")
 

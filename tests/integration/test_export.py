@@ -64,6 +64,19 @@ def edge_seed() -> dict[str, Any]:
             "on": True,
             "config": {"writeKey": "wk-unicode-0123456789"},
         },
+        {  # the Terraform provider's acceptance tests create mParticle destinations like this one
+            "project": "web",
+            "environment": "production",
+            "name": "mparticle identities only",
+            "kind": "mparticle",
+            "on": True,
+            "config": {
+                "apiKey": "mp-key-identities-0123",
+                "secret": "mp-secret-identities-0123",
+                "environment": "development",
+                "userIdentities": [{"ldContextKind": "device", "mparticleUserIdentity": "google"}],
+            },
+        },
         {
             "project": "web",
             "environment": "staging",
@@ -193,6 +206,7 @@ class TestEdgeCases:
         for d in EVERY_KIND:
             assert f'"every {d["kind"]}":' in text
         assert '"Segment – prod ✓":' in text
+        assert '"mparticle identities only":' in text and '"mparticleUserIdentity": "google"' in text
         # duplicates are reported, and ignored so that the plan stays clean
         assert "web/staging/twin: 2 destinations share this name" in stderr
         assert '  - "twin"  # 2 destinations share this name (ids ' in text
@@ -207,7 +221,13 @@ class TestEdgeCases:
         assert "  quiet:" not in text  # no destination, no exporting flag
         for name in ("WRITEKEY", "APIKEY", "SECRET", "POLICYKEY"):
             assert f"_{name}}}" in text
-        for secret in ("wk-abcdef123456", "mp-key-123456789", "az-key-1234567890", "wk-unicode-0123456789"):
+        for secret in (
+            "wk-abcdef123456",
+            "mp-key-123456789",
+            "az-key-1234567890",
+            "wk-unicode-0123456789",
+            "mp-secret-identities-0123",
+        ):
             assert secret not in text + stderr
 
     def test_secrets_once_set_are_compared_with_the_mask(self, ldseg: Runner) -> None:

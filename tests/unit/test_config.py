@@ -250,3 +250,46 @@ def test_load_or_raise(tmp_path: Path) -> None:
         config.load_or_raise([str(path)], {})
     assert "x.yaml:1: error: version: must be 1, got 3" in str(exc.value)
     assert exc.value.exit_code == 1
+
+
+MPARTICLE = """
+version: 1
+projects:
+  web:
+    environments:
+      production:
+        destinations:
+          mp:
+            kind: mparticle
+            config: {{apiKey: "${{MP_KEY}}", secret: "${{MP_SECRET}}"{fields}}}
+"""
+MP_ENV = {"MP_KEY": "mp-key-0123456789", "MP_SECRET": "mp-secret-0123456789"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ", environment: production, userIdentities: [{ldContextKind: user, mparticleUserIdentity: c}]",
+        ", environment: development, userIdentity: customer_id",
+        ", environment: production, userIdentity: customer_id, anonymousUserIdentity: other",
+    ],
+)
+def test_mparticle_follows_the_terraform_providers_rules(tmp_path: Path, fields: str) -> None:
+    """apiKey, secret and environment, and userIdentity or userIdentities: either alone will do."""
+    res = load(tmp_path, MPARTICLE.format(fields=fields), env=MP_ENV)
+    assert res.errors == [], messages(res)
+
+
+def test_mparticle_without_environment_or_identity_says_so_without_the_secrets(tmp_path: Path) -> None:
+    res = load(tmp_path, MPARTICLE.format(fields=", environment: staging"), env=MP_ENV)
+    assert messages(res) == [
+        "9: destination web/production/mp: config.environment: 'staging' is not one of: "
+        "production, development",
+        "9: destination web/production/mp: config: needs at least one config field of 'userIdentity' "
+        "or 'userIdentities'",
+    ]
+    res = load(tmp_path, MPARTICLE.format(fields=", userIdentity: customer_id"), env=MP_ENV)
+    assert messages(res) == [
+        "9: destination web/production/mp: config: missing required config field 'environment'"
+    ]
+    assert not any(s in str(p) for p in res.errors for s in MP_ENV.values())
