@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import fastjsonschema
 
-from ldseg import kinds
+from ldseg import kinds, secrets
 from ldseg.errors import ConfigError, Problem
 from ldseg.interpolate import interpolate
 from ldseg.model import (
@@ -157,7 +157,12 @@ def _interpolate_tree(
             return {k: walk(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v, (*path, i)) for i, v in enumerate(value)]
-        if not isinstance(value, str) or "$" not in value:
+        if not isinstance(value, str):
+            return value
+        secret = _is_secret_path(doc.data, path)
+        if "$" not in value:
+            if secret:
+                _check_secret(doc, path, value, (), env, result)
             return value
         res = interpolate(value, env)
         line = doc.line_of(path)
@@ -172,16 +177,45 @@ def _interpolate_tree(
                 result.warnings.append(
                     Problem(doc.file, line, f"environment variable {var} is not set", "warning")
                 )
-            elif not _is_secret_path(doc.data, path):
+            elif not secret:
                 result.errors.append(
                     Problem(doc.file, line, f"environment variable {var} is not set and has no default")
                 )
         if res.missing:
             return _Unresolved(value, res.missing)
+        if secret:
+            _check_secret(doc, path, res.value, res.used, env, result)
         return res.value
 
     out: dict[str, Any] = walk(doc.data, ())
     return out
+
+
+def _check_secret(
+    doc: YamlDocument,
+    path: tuple[str | int, ...],
+    value: str,
+    variables: Sequence[str],
+    env: Mapping[str, str],
+    result: LoadResult,
+) -> None:
+    """A secret with surrounding whitespace or control characters is an error naming the variable
+    it came from: it is almost always a mistake (a trailing newline from ``echo`` or a copied CI
+    secret), and it would be sent to LaunchDarkly as part of the secret. The value is never shown."""
+    what = secrets.flaw(value)
+    if what is None:
+        return
+    blamed = next(((v, f) for v in variables if (f := secrets.flaw(env[v]))), None)
+    source = f"the environment variable {blamed[0]} {blamed[1]}" if blamed else f"the value {what}"
+    result.errors.append(
+        Problem(
+            doc.file,
+            doc.line_of(path),
+            f"{_where(path)} is a secret, and {source}: LaunchDarkly would store that as part of the "
+            "secret. Remove it (surrounding whitespace and control characters are copy-paste or CI "
+            "mistakes, such as the newline of `echo`)",
+        )
+    )
 
 
 class _Unresolved(str):

@@ -293,3 +293,49 @@ def test_mparticle_without_environment_or_identity_says_so_without_the_secrets(t
         "9: destination web/production/mp: config: missing required config field 'environment'"
     ]
     assert not any(s in str(p) for p in res.errors for s in MP_ENV.values())
+
+
+SECRETS = """
+version: 1
+projects:
+  web:
+    environments:
+      production:
+        destinations:
+          s:
+            kind: segment
+            config:
+              writeKey: ${WK}
+              userIDContextKind: "user "
+          literal:
+            kind: segment
+            config:
+              writeKey: |
+                wk-literal-0123456789
+          mixed:
+            kind: databricks
+            config: {token: "tok-${PART}", host: h}
+"""
+
+
+def test_a_secret_with_surrounding_whitespace_or_control_characters_is_an_error(tmp_path: Path) -> None:
+    env = {"WK": "wk-0123456789\n", "PART": "ab\x07cd"}
+    for offline in (False, True):
+        res = load(tmp_path, SECRETS, env=env, offline=offline)
+        why = (
+            ": LaunchDarkly would store that as part of the secret. Remove it (surrounding whitespace "
+            "and control characters are copy-paste or CI mistakes, such as the newline of `echo`)"
+        )
+        assert messages(res) == [
+            "10: destination web/production/s: config.writeKey is a secret, and the environment variable "
+            "WK ends with a newline (U+000A)" + why,
+            "15: destination web/production/literal: config.writeKey is a secret, and the value ends with "
+            "a newline (U+000A)" + why,
+            "19: destination web/production/mixed: config.token is a secret, and the environment variable "
+            "PART contains a control character (U+0007)" + why,
+        ]
+    clean = SECRETS.replace("|\n                wk-literal-0123456789", '"wk-literal-0123456789"')
+    res = load(tmp_path, clean, env={"WK": "wk-0123456789", "PART": "abcd"})
+    assert res.errors == []  # a non-secret field ("user ") is shown in plans: left as written
+    res = load(tmp_path, clean, env={"PART": "abcd"})
+    assert res.errors == []  # an unset secret is the planner's business, as before
