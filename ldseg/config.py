@@ -7,6 +7,7 @@ and merging of several files (duplicates across files name both locations).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class LoadResult:
 
 def config_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Problem]]:
     """Expand ``-c`` arguments: files as given, directories to their sorted ``*.yaml``/``*.yml``."""
-    out: list[Path] = []
+    out: dict[Path, Path] = {}  # resolved path -> as given: a file named twice is read once
     problems: list[Problem] = []
     for raw in paths or [DEFAULT_CONFIG]:
         p = Path(raw)
@@ -60,13 +61,14 @@ def config_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], l
             found = sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file())
             if not found:
                 problems.append(Problem(str(p), 0, "the directory holds no *.yaml or *.yml files"))
-            out.extend(found)
+            for q in found:
+                out.setdefault(q.resolve(), q)
         elif p.is_file():
-            out.append(p)
+            out.setdefault(p.resolve(), p)
         else:
             hint = " (create one, or pass -c PATH)" if not paths else ""
             problems.append(Problem(str(p), 0, f"no such file or directory{hint}"))
-    return out, problems
+    return list(out.values()), problems
 
 
 def load(
@@ -132,6 +134,16 @@ def _read(path: Path, result: LoadResult) -> YamlDocument | None:
         line = raw.count(b"\n", 0, exc.start) + 1
         result.errors.append(Problem(name, line, f"the file is not valid UTF-8 (byte {exc.start})"))
         return None
+    if _is_saved_plan(text):
+        result.errors.append(
+            Problem(
+                name,
+                0,
+                f"this is a saved plan, not a config: use `ldseg apply {name}` to apply it or "
+                f"`ldseg show {name}` to see it",
+            )
+        )
+        return None
     doc, problems = load_yaml(text, name)
     result.errors.extend(problems)
     if doc is None or problems:
@@ -145,6 +157,18 @@ def _read(path: Path, result: LoadResult) -> YamlDocument | None:
         result.errors.append(Problem(name, 1, "a config must be a YAML mapping starting with `version: 1`"))
         return None
     return doc
+
+
+def _is_saved_plan(text: str) -> bool:
+    """A JSON document with ``format_version`` and ``changes``: what ``plan --out`` writes, given
+    where a config is expected (``plan -c plan.json``)."""
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "format_version" in doc and "changes" in doc
 
 
 def _interpolate_tree(

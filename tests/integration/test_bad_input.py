@@ -201,6 +201,21 @@ def test_a_secret_with_a_trailing_newline_stops_before_anything_is_read(ldseg: R
     assert ldseg.sandbox.requests() == []  # not even read
 
 
+def test_a_config_given_twice_and_a_saved_plan_given_as_a_config(ldseg: Runner) -> None:
+    cfg = ldseg.config(ONE)
+    twice = ldseg("plan", "-c", cfg, "-c", cfg, "-c", str(ldseg.tmp_path))
+    assert twice.exit_code == 0, twice.output  # one file, read once: nothing "declared twice"
+    plan = str(ldseg.tmp_path / "plan.json")
+    assert ldseg("plan", "-c", cfg, "--out", plan).exit_code == 0
+    for command in ("plan", "apply", "validate"):
+        result = ldseg(command, "-c", plan)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: The configuration has 1 problem:\n  {plan}: error: this is a saved plan, not a config: "
+            f"use `ldseg apply {plan}` to apply it or `ldseg show {plan}` to see it\n"
+        )
+
+
 # --- property-based: random configs validate or fail with ConfigError, never anything else ----
 
 WORDS = [

@@ -339,3 +339,28 @@ def test_a_secret_with_surrounding_whitespace_or_control_characters_is_an_error(
     assert res.errors == []  # a non-secret field ("user ") is shown in plans: left as written
     res = load(tmp_path, clean, env={"PART": "abcd"})
     assert res.errors == []  # an unset secret is the planner's business, as before
+
+
+def test_the_same_file_given_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-c a.yaml -c a.yaml, -c dir -c dir/a.yaml, ./a.yaml and a.yaml: one file, not duplicates."""
+    write(tmp_path / "conf" / "a.yaml", GOOD)
+    monkeypatch.chdir(tmp_path)
+    for paths in (
+        ["conf/a.yaml", "conf/a.yaml"],
+        ["conf", "conf/a.yaml"],
+        ["conf/a.yaml", "./conf/../conf/a.yaml", str(tmp_path / "conf")],
+    ):
+        res = config.load(paths, {"WK": "wk-123456"})
+        assert res.errors == [], (paths, messages(res))
+        assert res.desired is not None and len(res.desired.files) == 1
+
+
+def test_a_saved_plan_given_as_a_config_is_one_clear_error(tmp_path: Path) -> None:
+    plan = write(tmp_path / "plan.json", '{\n  "format_version": 1,\n  "changes": [],\n  "files": []\n}\n')
+    res = config.load([str(plan)], {})
+    assert [str(p) for p in res.errors] == [
+        f"{plan}: error: this is a saved plan, not a config: use `ldseg apply {plan}` to apply it or "
+        f"`ldseg show {plan}` to see it"
+    ]
+    write(tmp_path / "flow.yaml", '{"version": 1, "projects": {}}\n')  # JSON, but a config
+    assert config.load([str(tmp_path / "flow.yaml")], {}).errors == []
