@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ldseg.exporter import variable_name
 from ldseg.resources import quickstart_seed_path
 from ldseg.sandbox import load_seed
 from ldseg.sandbox.testing import SandboxForTests
+from ldseg.yamlsource import load_yaml
 from tests.helpers import ONE_DESTINATION
 from tests.integration.conftest import Runner
 
@@ -50,6 +52,10 @@ EVERY_KIND: list[dict[str, Any]] = [
     {"kind": "bigquery", "config": {"dataset": "ld", "rows": 3}},
     {"kind": "redshift", "config": {"cluster": "c"}},
 ]
+
+
+#: flag keys YAML 1.1 readers take for booleans, null, numbers or dates when they are written plain
+YAML_11_WORDS = ("on", "yes", "N", "null", "123", "0x1F", "1_000", "1.5", "2024-01-01")
 
 
 def edge_seed() -> dict[str, Any]:
@@ -92,6 +98,13 @@ def edge_seed() -> dict[str, Any]:
             "kind": "kinesis",
             "config": {"region": "r", "roleArn": "a", "streamName": "s"},
         },
+        {  # words and values YAML 1.1 readers (PyYAML's safe_load, yamllint) would read otherwise
+            "project": "web",
+            "environment": "staging",
+            "name": "on",
+            "kind": "databricks",
+            "config": {"big": 1e20, "word": "yes", "odd": "a\u2028b\x85c", "on": True, "off": "no"},
+        },
         {
             "project": "web",
             "environment": "staging",
@@ -113,6 +126,7 @@ def edge_seed() -> dict[str, Any]:
                     "on-in-prod": {"trackEvents": {"production": True}},
                     "off": {},
                     "archived-on": {"archived": True, "trackEvents": True},
+                    **{k: {"trackEvents": {"production": True}} for k in YAML_11_WORDS},
                 },
             },
             "all-on": {
@@ -168,10 +182,19 @@ def export_then_plan(ldseg: Runner, *export_args: str) -> tuple[str, str]:
     assert single.exit_code == 0
     again = ldseg("export")
     assert single.stdout == again.stdout  # deterministic
+    for text in [single.stdout, *(p.read_text(encoding="utf-8") for p in sorted(out.iterdir()))]:
+        assert_same_under_yaml_1_1(text)
     cfg = ldseg.config(single.stdout, "single.yaml")
     replanned = ldseg("plan", "-c", cfg, "--detailed-exitcode")
     assert replanned.exit_code == 0, replanned.output
     return single.stdout, exported.stderr + single.stderr
+
+
+def assert_same_under_yaml_1_1(text: str) -> None:
+    """YAML 1.1 readers (PyYAML's safe_load, yamllint) load an exported file as ldseg does."""
+    ours, problems = load_yaml(text, "exported.yaml")
+    assert problems == [] and ours is not None
+    assert yaml.safe_load(text) == ours.data
 
 
 class TestQuickstart:
@@ -218,6 +241,9 @@ class TestEdgeCases:
         empty = text.split("      empty:\n", 1)[1].split("\n      ", 1)[0]
         assert "destinations" not in empty
         assert "archived-on" not in text
+        for word in YAML_11_WORDS:
+            assert f'      - "{word}"\n' in text
+        assert '  "on":\n' in text and "big: 1.0e+20" in text and 'others: "off"' in text
         assert "  all-on:" in text and "flags: {all: true}" in text
         assert "  quiet:" not in text  # no destination, no exporting flag
         for name in ("WRITEKEY", "APIKEY", "SECRET", "POLICYKEY"):
