@@ -31,6 +31,7 @@ from ldseg.model import (
     ScopeSpec,
     Settings,
     Unresolved,
+    glob_problem,
 )
 from ldseg.resources import load_schema
 from ldseg.yamlsource import YamlDocument, load_yaml
@@ -473,7 +474,9 @@ def _merge_scope(
     loc: Locator,
     result: LoadResult,
 ) -> None:
-    scope.ignore.update(dict.fromkeys(env.get("ignore_destinations") or []))
+    ignore = env.get("ignore_destinations") or []
+    _check_globs(ignore, (*base, "ignore_destinations"), loc, result)
+    scope.ignore.update(dict.fromkeys(ignore))
     if "export" in env:
         here = loc((*base, "export"))
         if scope.export is not None:
@@ -486,7 +489,7 @@ def _merge_scope(
                 )
             )
         else:
-            scope.export = _export(env["export"] or {}, (*base, "export"), loc)
+            scope.export = _export(env["export"] or {}, (*base, "export"), loc, result)
     if "destinations" not in env:
         return
     if scope.destinations is None:
@@ -550,21 +553,41 @@ def _destination(
     )
 
 
-def _export(raw: dict[str, Any], path: tuple[str, ...], loc: Locator) -> ExportSpec:
+def _export(raw: dict[str, Any], path: tuple[str, ...], loc: Locator, result: LoadResult) -> ExportSpec:
     flags = raw.get("flags")
     selection = None
     if flags is not None:
-        keys = tuple(flags.get("keys") or ())
+        lists = {name: tuple(flags.get(name) or ()) for name in ("keys", "tags", "except")}
+        where = {
+            name: {item: loc((*path, "flags", name, i)) for i, item in enumerate(items)}
+            for name, items in lists.items()
+        }
+        _check_globs(lists["keys"], (*path, "flags", "keys"), loc, result)
+        _check_globs(lists["except"], (*path, "flags", "except"), loc, result)
         selection = FlagSelection(
             all=bool(flags.get("all", False)),
-            keys=keys,
-            tags=tuple(flags.get("tags") or ()),
-            except_=tuple(flags.get("except") or ()),
+            keys=lists["keys"],
+            tags=lists["tags"],
+            except_=lists["except"],
             others=flags.get("others", "keep"),
             location=loc((*path, "flags")),
-            key_locations={k: loc((*path, "flags", "keys", i)) for i, k in enumerate(keys)},
+            key_locations=where["keys"],
+            tag_locations=where["tags"],
+            except_locations=where["except"],
         )
     return ExportSpec(location=loc(path), new_flags=raw.get("new_flags"), flags=selection)
+
+
+def _check_globs(patterns: Sequence[str], path: tuple[str, ...], loc: Locator, result: LoadResult) -> None:
+    """A glob fnmatch would read as something else than meant (an unclosed ``[``, a reversed
+    range) is an error at its line."""
+    for i, pattern in enumerate(patterns):
+        why = glob_problem(pattern)
+        if why is not None:
+            here = loc((*path, i))
+            result.errors.append(
+                Problem(here.file, here.line, f"{_where(path)}: {pattern!r} is not a valid glob: {why}")
+            )
 
 
 def _raw_at(data: Any, path: tuple[str, ...]) -> Any:

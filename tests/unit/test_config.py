@@ -364,3 +364,58 @@ def test_a_saved_plan_given_as_a_config_is_one_clear_error(tmp_path: Path) -> No
     ]
     write(tmp_path / "flow.yaml", '{"version": 1, "projects": {}}\n')  # JSON, but a config
     assert config.load([str(tmp_path / "flow.yaml")], {}).errors == []
+
+
+def test_invalid_globs_are_errors_at_their_line(tmp_path: Path) -> None:
+    res = load(
+        tmp_path,
+        """
+        version: 1
+        projects:
+          web:
+            environments:
+              production:
+                ignore_destinations: ["legacy-*", "old-["]
+                export:
+                  flags:
+                    keys:
+                      - checkout-*
+                      - "[abc"
+                    except: ["noisy-[z-a]", "odd[*]name"]
+        """,
+    )
+    assert messages(res) == [
+        "6: environment web/production: ignore_destinations: 'old-[' is not a valid glob: a '[' is never "
+        "closed by a ']' (write [[] for a literal '[')",
+        "11: environment web/production: export.flags.keys: '[abc' is not a valid glob: a '[' is never "
+        "closed by a ']' (write [[] for a literal '[')",
+        "12: environment web/production: export.flags.except: 'noisy-[z-a]' is not a valid glob: the "
+        "range z-a in [z-a] is reversed (did you mean a-z?)",
+    ]
+
+
+def test_selector_locations_are_recorded(tmp_path: Path) -> None:
+    res = load(
+        tmp_path,
+        """
+        version: 1
+        projects:
+          web:
+            environments:
+              production:
+                export:
+                  flags:
+                    keys: [a, "b-*"]
+                    tags:
+                      - analytics
+                    except:
+                      - noisy
+        """,
+    )
+    assert res.desired is not None
+    export = res.desired.scopes[("web", "production")].export
+    assert export is not None and export.flags is not None
+    sel = export.flags
+    assert {k: v.line for k, v in sel.key_locations.items()} == {"a": 8, "b-*": 8}
+    assert {k: v.line for k, v in sel.tag_locations.items()} == {"analytics": 10}
+    assert {k: v.line for k, v in sel.except_locations.items()} == {"noisy": 12}
