@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -252,17 +253,20 @@ def test_load_or_raise(tmp_path: Path) -> None:
     assert exc.value.exit_code == 1
 
 
-MPARTICLE = """
-version: 1
-projects:
-  web:
-    environments:
-      production:
-        destinations:
-          mp:
-            kind: mparticle
-            config: {{apiKey: "${{MP_KEY}}", secret: "${{MP_SECRET}}"{fields}}}
-"""
+def production(body: str) -> str:
+    """A config whose one environment, web/production (line 5), holds ``body`` (from line 6)."""
+    header = "version: 1\nprojects:\n  web:\n    environments:\n      production:\n"
+    return header + textwrap.indent(textwrap.dedent(body).lstrip("\n"), " " * 8)
+
+
+MPARTICLE = production(
+    """
+    destinations:
+      mp:
+        kind: mparticle
+        config: {{apiKey: "${{MP_KEY}}", secret: "${{MP_SECRET}}"{fields}}}
+    """
+)
 MP_ENV = {"MP_KEY": "mp-key-0123456789", "MP_SECRET": "mp-secret-0123456789"}
 
 
@@ -295,27 +299,24 @@ def test_mparticle_without_environment_or_identity_says_so_without_the_secrets(t
     assert not any(s in str(p) for p in res.errors for s in MP_ENV.values())
 
 
-SECRETS = """
-version: 1
-projects:
-  web:
-    environments:
-      production:
-        destinations:
-          s:
-            kind: segment
-            config:
-              writeKey: ${WK}
-              userIDContextKind: "user "
-          literal:
-            kind: segment
-            config:
-              writeKey: |
-                wk-literal-0123456789
-          mixed:
-            kind: databricks
-            config: {token: "tok-${PART}", host: h}
-"""
+SECRETS = production(
+    """
+    destinations:
+      s:
+        kind: segment
+        config:
+          writeKey: ${WK}
+          userIDContextKind: "user "
+      literal:
+        kind: segment
+        config:
+          writeKey: |
+            wk-literal-0123456789
+      mixed:
+        kind: databricks
+        config: {token: "tok-${PART}", host: h}
+    """
+)
 
 
 def test_a_secret_with_surrounding_whitespace_or_control_characters_is_an_error(tmp_path: Path) -> None:
@@ -335,6 +336,7 @@ def test_a_secret_with_surrounding_whitespace_or_control_characters_is_an_error(
             "PART contains a control character (U+0007)" + why,
         ]
     clean = SECRETS.replace("|\n                wk-literal-0123456789", '"wk-literal-0123456789"')
+    assert clean != SECRETS
     res = load(tmp_path, clean, env={"WK": "wk-0123456789", "PART": "abcd"})
     assert res.errors == []  # a non-secret field ("user ") is shown in plans: left as written
     res = load(tmp_path, clean, env={"PART": "abcd"})
@@ -367,23 +369,16 @@ def test_a_saved_plan_given_as_a_config_is_one_clear_error(tmp_path: Path) -> No
 
 
 def test_invalid_globs_are_errors_at_their_line(tmp_path: Path) -> None:
-    res = load(
-        tmp_path,
-        """
-        version: 1
-        projects:
-          web:
-            environments:
-              production:
-                ignore_destinations: ["legacy-*", "old-["]
-                export:
-                  flags:
-                    keys:
-                      - checkout-*
-                      - "[abc"
-                    except: ["noisy-[z-a]", "odd[*]name"]
-        """,
-    )
+    body = """
+    ignore_destinations: ["legacy-*", "old-["]
+    export:
+      flags:
+        keys:
+          - checkout-*
+          - "[abc"
+        except: ["noisy-[z-a]", "odd[*]name"]
+    """
+    res = load(tmp_path, production(body))
     assert messages(res) == [
         "6: environment web/production: ignore_destinations: 'old-[' is not a valid glob: a '[' is never "
         "closed by a ']' (write [[] for a literal '[')",
@@ -395,23 +390,16 @@ def test_invalid_globs_are_errors_at_their_line(tmp_path: Path) -> None:
 
 
 def test_selector_locations_are_recorded(tmp_path: Path) -> None:
-    res = load(
-        tmp_path,
-        """
-        version: 1
-        projects:
-          web:
-            environments:
-              production:
-                export:
-                  flags:
-                    keys: [a, "b-*"]
-                    tags:
-                      - analytics
-                    except:
-                      - noisy
-        """,
-    )
+    body = """
+    export:
+      flags:
+        keys: [a, "b-*"]
+        tags:
+          - analytics
+        except:
+          - noisy
+    """
+    res = load(tmp_path, production(body))
     assert res.desired is not None
     export = res.desired.scopes[("web", "production")].export
     assert export is not None and export.flags is not None
