@@ -59,6 +59,7 @@ def read(client: LDClient, request: ReadRequest) -> LiveState:
     return replace(
         live,
         flags=facts.flags,
+        flags_listed=frozenset(facts.listed),
         missing_keys=frozenset(facts.missing),
         archived_keys=frozenset(facts.archived),
         notes=tuple(facts.notes),
