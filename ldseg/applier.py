@@ -29,7 +29,7 @@ from ldseg.errors import (
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.writer import FieldWrite, Writer
 from ldseg.model import Address, DesiredState, DestinationSpec
-from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
+from ldseg.plan import Action, ApprovalState, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
 from ldseg.planner.destinations import destination_diffs
 
 
@@ -37,6 +37,8 @@ class Status(str, Enum):
     APPLIED = "applied"
     FAILED = "failed"
     SKIPPED = "skipped"
+    #: an approval request for the change is open (opened now, or before): it awaits review
+    REQUESTED = "requested"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,15 @@ class ApplyReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.status is Status.APPLIED for r in self.results)
+        """Nothing failed and nothing was left undone (awaiting approval is not a failure)."""
+        return all(r.status in (Status.APPLIED, Status.REQUESTED) for r in self.results)
+
+
+@dataclass(frozen=True)
+class Requested:
+    """What a write returns when it opened (or found) an approval request instead of writing."""
+
+    detail: str
 
 
 OnResult = Callable[[ChangeResult], None]
@@ -73,6 +83,7 @@ AMBIGUOUS_RETRIES = 3
 SPLIT_STATUSES = (405, 409)
 #: a type of change; a unit is the changes one request writes
 C = TypeVar("C", bound=Change)
+APPROVAL_REQUIRED = 405
 
 
 @dataclass
@@ -85,6 +96,9 @@ class Applier:
     #: set to stop starting new writes (in-flight ones finish)
     stop: threading.Event = field(default_factory=threading.Event)
     stop_reason: str = "not started: apply was interrupted"
+    #: approval requests this apply may open for changes the plan did not know were gated (a 405);
+    #: None: no limit (--force)
+    unplanned_requests: int | None = 0
     report: ApplyReport = field(default_factory=ApplyReport)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -96,7 +110,7 @@ class Applier:
         created = self._run([[c] for c in creates], self._create, "create")
         self._run([[c] for c in dests if c.action is Action.UPDATE], self._update)
         self._run([[c] for c in plan.environments], self._environment)
-        self._run(_by_flag(plan.flags), self._flag)
+        self._flags(plan.flags)
         ready = [c for c in deletes if c.action is Action.DELETE or c.address in created]
         for c in deletes:
             if c not in ready:
@@ -108,7 +122,10 @@ class Applier:
     # --- phases ----------------------------------------------------------------------------
 
     def _run(
-        self, units: Sequence[Sequence[C]], fn: Callable[[Sequence[C]], str], step: str | None = None
+        self,
+        units: Sequence[Sequence[C]],
+        fn: Callable[[Sequence[C]], str | Requested],
+        step: str | None = None,
     ) -> set[Address]:
         """Apply ``units`` concurrently; return the addresses that succeeded."""
         done: set[Address] = set()
@@ -135,6 +152,10 @@ class Applier:
                 if isinstance(exc, AuthError) and exc.status == 401:  # every other write would be refused
                     self.stop_reason = "not started: LaunchDarkly refused the token"
                     self.stop.set()
+                return
+            if isinstance(detail, Requested):
+                for c in unit:
+                    self._record(ChangeResult(c, Status.REQUESTED, detail.detail))
                 return
             with self._lock:
                 done.update(c.address for c in unit)
@@ -232,12 +253,116 @@ class Applier:
         self.writer.set_default_track_events(c.address.project, c.address.environment, c.default_track_events)
         return f"defaultTrackEvents = {str(c.default_track_events).lower()}"
 
-    def _flag(self, unit: Sequence[FlagChange]) -> str:
+    # --- flags and approvals ----------------------------------------------------------------
+
+    def _flags(self, changes: Sequence[FlagChange]) -> None:
+        """A flag's changes are one write, except where approvals stand in the way: an approved
+        request is applied, one awaiting review or declined writes nothing, and a change in an
+        environment that requires approval is tried on its own (a token allowed to bypass
+        approvals simply writes it; otherwise LaunchDarkly answers 405 and a request is opened)."""
+        plain, needed, approved = [], [], []
+        for c in changes:
+            state = c.approval.state if c.approval is not None else None
+            if state is ApprovalState.AWAITING:
+                self._record(ChangeResult(c, Status.REQUESTED, c.approval.describe() if c.approval else ""))
+            elif state is ApprovalState.DECLINED:
+                detail = f"{c.approval.describe() if c.approval else ''}: ldseg does not ask again by itself"
+                self._record(ChangeResult(c, Status.FAILED, detail, code="approval_declined"))
+            elif state is ApprovalState.APPROVED:
+                approved.append([c])
+            elif state is ApprovalState.NEEDED:
+                needed.append([c])
+            else:
+                plain.append(c)
+        self._run(approved, self._apply_approved)
+        self._run([*_by_flag(plain), *needed], self._flag)
+
+    def _flag(self, unit: Sequence[FlagChange]) -> str | Requested:
         a = unit[0].address
-        self.writer.set_track_events(
-            a.project, a.name, {c.address.environment: c.export for c in unit}, self.comment
-        )
+        envs = {c.address.environment: c.export for c in unit}
+        try:
+            self.writer.set_track_events(a.project, a.name, envs, self.comment)
+        except ApiError as exc:
+            if exc.status != APPROVAL_REQUIRED or len(unit) > 1:
+                raise  # several environments: the caller writes them one at a time
+            return self._request_approval(unit[0], exc)
         return "export on" if unit[0].export else "export off"
+
+    def _request_approval(self, change: FlagChange, refusal: ApiError) -> Requested:
+        """LaunchDarkly requires an approval for ``change``: open a request (unless one asking for
+        the same is open already). One the plan did not foresee counts against the budget of
+        unplanned requests."""
+        where = (change.address.project, change.address.environment, change.address.name)
+        if change.approval is None:
+            for r in self.writer.flag_approvals(where):
+                if (
+                    r.status == "pending"
+                    and r.track_events is change.export
+                    and r.review_status != "declined"
+                ):
+                    return Requested(f"awaiting approval (request {r.id}, opened before)")
+            self._reserve_unplanned_request(refusal)
+        a = change.address
+        verb = "start" if change.export else "stop"
+        description = (
+            f"ldseg: {verb} exporting {a.name}'s events in {a.environment} "
+            f"(trackEvents {str(change.export).lower()})"
+        )
+        reviewers = self.desired.reviewers(change.address.scope)
+
+        def send() -> str:
+            opened = self.writer.open_flag_approval(
+                where, change.export, description=description, comment=self.comment, reviewers=reviewers
+            )
+            return f"approval requested (request {opened.id}); it awaits review in LaunchDarkly"
+
+        def recover() -> str | None:
+            for r in self.writer.flag_approvals(where):
+                if r.open_for(change.export):
+                    return f"approval requested (request {r.id}; confirmed by reading it back)"
+            return None
+
+        return Requested(self._read_back_on_doubt(send, recover))
+
+    def _reserve_unplanned_request(self, refusal: ApiError) -> None:
+        """Count a request the plan did not foresee; refuse past the budget (--force: none)."""
+        with self._lock:
+            if self.unplanned_requests is None:
+                return
+            if self.unplanned_requests <= 0:
+                raise ApiError(
+                    f"{refusal} LaunchDarkly requires an approval for it, and this apply has opened as many "
+                    "approval requests as settings.safety.max_approval_requests allows; run `ldseg plan` "
+                    "to see them all, then apply with --force.",
+                    status=refusal.status,
+                    code=refusal.code,
+                ) from None
+            self.unplanned_requests -= 1
+
+    def _apply_approved(self, unit: Sequence[FlagChange]) -> str:
+        """Apply the approved request; a request LaunchDarkly already applied counts as done."""
+        change = unit[0]
+        assert change.approval is not None and change.approval.request_id is not None
+        request_id = change.approval.request_id
+        where = (change.address.project, change.address.environment, change.address.name)
+
+        def send() -> str:
+            result = self.writer.apply_flag_approval(where, request_id, self.comment)
+            if result.status == "failed":
+                raise ApiError(
+                    f"LaunchDarkly could not apply approval request {request_id}: it conflicts with a change "
+                    "made since. Run `ldseg plan` to see where the flag stands.",
+                    code="approval_apply_failed",
+                )
+            return f"applied approval request {request_id}"
+
+        def recover() -> str | None:
+            done = any(
+                r.id == request_id and r.status == "completed" for r in self.writer.flag_approvals(where)
+            )
+            return f"applied approval request {request_id} (confirmed by reading it back)" if done else None
+
+        return self._read_back_on_doubt(send, recover)
 
 
 def _by_flag(changes: Iterable[FlagChange]) -> list[list[FlagChange]]:

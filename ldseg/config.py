@@ -27,6 +27,7 @@ from ldseg.model import (
     FlagSelection,
     Location,
     Patterns,
+    Reviewers,
     Scope,
     ScopeSpec,
     Settings,
@@ -413,6 +414,8 @@ class _ScopeBuilder:
     destinations: dict[str, DestinationSpec] | None = None
     ignore: dict[str, None] = field(default_factory=dict)  # an ordered set
     export: ExportSpec | None = None
+    reviewers: Reviewers | None = None
+    reviewers_at: Location | None = None
 
     def build(self) -> ScopeSpec:
         return ScopeSpec(
@@ -422,6 +425,7 @@ class _ScopeBuilder:
             None if self.destinations is None else dict(self.destinations),
             tuple(self.ignore),
             self.export,
+            self.reviewers,
         )
 
 
@@ -461,8 +465,18 @@ def _merge(docs: list[tuple[YamlDocument, dict[str, Any]]], result: LoadResult) 
             comment=settings.get("comment", (None, None))[0],
             max_destination_deletes=settings.get("safety.max_destination_deletes", (1, None))[0],
             max_export_off_percent=float(settings.get("safety.max_export_off_percent", (30, None))[0]),
+            max_approval_requests=settings.get("safety.max_approval_requests", (25, None))[0],
+            reviewers=_reviewers(
+                {k: v for (k, (v, _)) in settings.items() if k.startswith("approvals.")}, "approvals."
+            ),
         ),
         files=tuple(doc.file for doc, _ in docs),
+    )
+
+
+def _reviewers(raw: Mapping[str, Any], prefix: str = "") -> Reviewers:
+    return Reviewers(
+        tuple(raw.get(f"{prefix}notify_members") or ()), tuple(raw.get(f"{prefix}notify_teams") or ())
     )
 
 
@@ -474,6 +488,19 @@ def _merge_scope(
     loc: Locator,
     result: LoadResult,
 ) -> None:
+    if "approvals" in env:
+        here = loc((*base, "approvals"))
+        if scope.reviewers_at is not None:
+            result.errors.append(
+                Problem(
+                    doc.file,
+                    here.line,
+                    f"the approvals of {scope.project}/{scope.environment} are declared twice: "
+                    f"at {scope.reviewers_at} and here",
+                )
+            )
+        else:
+            scope.reviewers, scope.reviewers_at = _reviewers(env["approvals"] or {}), here
     ignore = env.get("ignore_destinations") or []
     _check_globs(ignore, (*base, "ignore_destinations"), loc, result)
     scope.ignore.update(dict.fromkeys(ignore))

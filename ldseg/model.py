@@ -16,6 +16,7 @@ ResourceType = Literal["destination", "environment", "flag"]
 RESOURCE_TYPES: tuple[ResourceType, ...] = ("destination", "environment", "flag")
 
 Scope = tuple[str, str]  # (project key, environment key)
+FlagEnv = tuple[str, str, str]  # (project key, environment key, flag key)
 
 
 @dataclass(frozen=True, order=True)
@@ -231,6 +232,14 @@ class ExportSpec:
 
 
 @dataclass(frozen=True)
+class Reviewers:
+    """Who LaunchDarkly notifies of an approval request ldseg opens (``approvals:``)."""
+
+    members: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScopeSpec:
     """What the config says about one (project, environment)."""
 
@@ -241,6 +250,8 @@ class ScopeSpec:
     destinations: Mapping[str, DestinationSpec] | None = None
     ignore_destinations: tuple[str, ...] = ()
     export: ExportSpec | None = None
+    #: this environment's reviewers; None: ``settings.approvals``
+    reviewers: Reviewers | None = None
 
     @property
     def key(self) -> Scope:
@@ -260,6 +271,8 @@ class Settings:
     comment: str | None = None
     max_destination_deletes: int = 1
     max_export_off_percent: float = 30.0
+    max_approval_requests: int = 25
+    reviewers: Reviewers = field(default_factory=Reviewers)
 
 
 @dataclass(frozen=True)
@@ -272,6 +285,10 @@ class DesiredState:
     #: what loading the config found worth a warning, as ``file:line: message``; the plan carries
     #: them on, so they reach every output format and the saved plan
     warnings: tuple[str, ...] = ()
+
+    def reviewers(self, scope: Scope) -> Reviewers:
+        spec = self.scopes.get(scope)
+        return spec.reviewers if spec is not None and spec.reviewers is not None else self.settings.reviewers
 
     def destination(self, address: Address) -> DestinationSpec | None:
         scope = self.scopes.get(address.scope)
@@ -299,11 +316,54 @@ class LiveDestination:
 
 
 @dataclass(frozen=True)
+class ApprovalSettings:
+    """An environment's approval rules, as far as ldseg needs them: whether a flag change there
+    must go through an approval request."""
+
+    required: bool = False
+    required_tags: tuple[str, ...] = ()
+
+    def gates(self, tags: Iterable[str]) -> bool:
+        """Does a change to a flag with ``tags`` need approval? Every flag when ``required``, else
+        the flags carrying one of ``required_tags``."""
+        return self.required or not set(self.required_tags).isdisjoint(tags)
+
+    @property
+    def any(self) -> bool:
+        return self.required or bool(self.required_tags)
+
+
+@dataclass(frozen=True)
 class LiveEnvironment:
     project: str
     key: str
     name: str
     default_track_events: bool
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """An approval request open in LaunchDarkly for a flag in one environment."""
+
+    id: str
+    project: str
+    environment: str
+    flag: str
+    #: LaunchDarkly's ``status`` (pending, scheduled, failed, completed) and ``reviewStatus``
+    #: (pending, approved, declined)
+    status: str
+    review_status: str
+    #: the trackEvents its instructions set; None when it does something else to the flag
+    track_events: bool | None
+    #: where to see it (LaunchDarkly's API link for it)
+    link: str = ""
+    #: creationDate (epoch ms): the newest request of a flag counts
+    created: int = 0
+
+    def open_for(self, track_events: bool) -> bool:
+        """Is it open (not applied yet) and asking for exactly this trackEvents?"""
+        return self.status == "pending" and self.track_events is track_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +408,11 @@ class LiveState:
     archived_keys: frozenset[tuple[str, str]] = frozenset()
     #: things about the reading itself worth saying (e.g. a page that had to be read again)
     notes: tuple[str, ...] = ()
+    #: open approval requests by (project, environment, flag key), newest first (read for projects
+    #: with an environment that requires approvals)
+    approval_requests: Mapping[tuple[str, str, str], tuple[ApprovalRequest, ...]] = field(
+        default_factory=dict
+    )
 
 
 # --- what to read --------------------------------------------------------------------------------
@@ -399,3 +464,6 @@ class ReadRequest:
     destinations: bool = False
     flags: tuple[FlagNeeds, ...] = ()
     environments: bool = True
+    #: read the open approval requests of the flag projects that have an environment requiring
+    #: approvals (one list call per such project)
+    approvals: bool = False

@@ -187,7 +187,10 @@ class Change:
             return EnvironmentChange(
                 address=address, action=action, diffs=diffs, guard=EnvironmentGuard.from_dict(guard)
             )
-        return FlagChange(address=address, action=action, diffs=diffs, guard=FlagGuard.from_dict(guard))
+        approval = Approval.from_dict(data["approval"]) if data.get("approval") else None
+        return FlagChange(
+            address=address, action=action, diffs=diffs, guard=FlagGuard.from_dict(guard), approval=approval
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,11 +243,53 @@ class EnvironmentChange(Change):
         return super().to_dict() | {"guard": self.guard.to_dict()}
 
 
+class ApprovalState(str, Enum):
+    """Where a flag change in an environment that requires approvals stands."""
+
+    NEEDED = "needed"  # no request yet: apply opens one (unless the token may bypass approvals)
+    AWAITING = "awaiting"  # a request is open, not yet reviewed
+    APPROVED = "approved"  # reviewed and approved: apply applies the request
+    DECLINED = "declined"  # a reviewer declined it: ldseg does not ask again by itself
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A flag change's approval state, and the request it rests on (not for NEEDED)."""
+
+    state: ApprovalState
+    request_id: str | None = None
+    link: str | None = None
+
+    def describe(self) -> str:
+        """How the plan shows it, e.g. ``awaiting approval (request 64a...)``."""
+        request = f"request {self.request_id}" if self.request_id else ""
+        return {
+            ApprovalState.NEEDED: "needs approval: apply opens a request",
+            ApprovalState.AWAITING: f"awaiting approval ({request})",
+            ApprovalState.APPROVED: f"approved: apply applies {request}",
+            ApprovalState.DECLINED: f"declined by a reviewer ({request})",
+        }[self.state]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"state": self.state.value}
+        if self.request_id:
+            out["request"] = self.request_id
+        if self.link:
+            out["link"] = self.link
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Approval:
+        return cls(ApprovalState(data["state"]), data.get("request"), data.get("link"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class FlagChange(Change):
     """A flag's trackEvents in one environment: export on or off."""
 
     guard: FlagGuard
+    #: None: the environment requires no approval for this flag
+    approval: Approval | None = None
 
     @property
     def export(self) -> bool:
@@ -257,12 +302,22 @@ class FlagChange(Change):
         return bool(self.diffs[0].before)
 
     @classmethod
-    def of(cls, address: Address, export: bool, guard: FlagGuard) -> FlagChange:
+    def of(
+        cls, address: Address, export: bool, guard: FlagGuard, approval: Approval | None = None
+    ) -> FlagChange:
         diff = FieldDiff("trackEvents", not export, export, op="replace")
-        return cls(address=address, action=Action.UPDATE, diffs=(diff,), guard=guard)
+        return cls(address=address, action=Action.UPDATE, diffs=(diff,), guard=guard, approval=approval)
+
+    @property
+    def awaits_review(self) -> bool:
+        """A request is open for it and nobody has approved it yet: apply writes nothing."""
+        return self.approval is not None and self.approval.state is ApprovalState.AWAITING
 
     def to_dict(self) -> dict[str, Any]:
-        return super().to_dict() | {"guard": self.guard.to_dict()}
+        out = super().to_dict() | {"guard": self.guard.to_dict()}
+        if self.approval is not None:
+            out["approval"] = self.approval.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -276,6 +331,9 @@ class Summary:
     flags_on: int = 0
     flags_off: int = 0
     environments: int = 0
+    #: of the flag changes: how many need an approval request opened, and how many await review
+    approvals_needed: int = 0
+    approvals_awaiting: int = 0
 
     @property
     def total(self) -> int:
@@ -286,7 +344,10 @@ class Summary:
             return "No changes. LaunchDarkly matches the configuration."
         parts = [f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"]
         if self.flags_on or self.flags_off:
-            parts.append(f"flags: {self.flags_on} to export, {self.flags_off} to stop exporting")
+            flags = f"flags: {self.flags_on} to export, {self.flags_off} to stop exporting"
+            gated = [f"{self.approvals_needed} need approval"] if self.approvals_needed else []
+            gated += [f"{self.approvals_awaiting} awaiting approval"] if self.approvals_awaiting else []
+            parts.append(flags + (f" ({', '.join(gated)})" if gated else ""))
         if self.environments:
             parts.append(f"environments: {self.environments} to change")
         return "Plan: " + "; ".join(parts) + "."
@@ -299,6 +360,8 @@ class Summary:
             "flags_on": self.flags_on,
             "flags_off": self.flags_off,
             "environments": self.environments,
+            "approvals_needed": self.approvals_needed,
+            "approvals_awaiting": self.approvals_awaiting,
         }
 
 
@@ -375,10 +438,15 @@ class Plan:
         return [c for c in self.changes if isinstance(c, FlagChange)]
 
     def summary(self) -> Summary:
-        counts = dict.fromkeys(("add", "change", "destroy", "flags_on", "flags_off", "environments"), 0)
+        names = ("add", "change", "destroy", "flags_on", "flags_off", "environments")
+        counts = dict.fromkeys((*names, "approvals_needed", "approvals_awaiting"), 0)
         for c in self.changes:
             if isinstance(c, FlagChange):
                 counts["flags_on" if c.export else "flags_off"] += 1
+                if c.approval is not None and c.approval.state is ApprovalState.NEEDED:
+                    counts["approvals_needed"] += 1
+                elif c.awaits_review:
+                    counts["approvals_awaiting"] += 1
             elif isinstance(c, EnvironmentChange):
                 counts["environments"] += 1
             elif c.action is Action.CREATE:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ldseg import __version__, kinds
 from ldseg.errors import PlanFileError, StalePlanError
-from ldseg.model import DesiredState, ScopeSpec
+from ldseg.model import DesiredState, Reviewers, ScopeSpec
 from ldseg.plan import Change, Plan, SafetyIssue
 from ldseg.resources import load_schema
 from ldseg.scoping import Scoping
@@ -41,6 +41,8 @@ def _canonical(desired: DesiredState) -> dict[str, Any]:
             "comment": desired.settings.comment,
             "max_destination_deletes": desired.settings.max_destination_deletes,
             "max_export_off_percent": desired.settings.max_export_off_percent,
+            "max_approval_requests": desired.settings.max_approval_requests,
+            "reviewers": _canonical_reviewers(desired.settings.reviewers),
         },
         "scopes": {f"{p}/{e}": _canonical_scope(s) for (p, e), s in sorted(desired.scopes.items())},
     }
@@ -75,7 +77,18 @@ def _canonical_scope(scope: ScopeSpec) -> dict[str, Any]:
                 "others": sel.others,
             },
         }
-    return {"destinations": dests, "ignore": sorted(scope.ignore_destinations), "export": export}
+    out: dict[str, Any] = {
+        "destinations": dests,
+        "ignore": sorted(scope.ignore_destinations),
+        "export": export,
+    }
+    if scope.reviewers is not None:
+        out["reviewers"] = _canonical_reviewers(scope.reviewers)
+    return out
+
+
+def _canonical_reviewers(reviewers: Reviewers) -> dict[str, list[str]]:
+    return {"members": list(reviewers.members), "teams": list(reviewers.teams)}
 
 
 def secret_fingerprints(desired: DesiredState, salt: str) -> dict[str, str]:

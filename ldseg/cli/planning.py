@@ -201,7 +201,7 @@ def apply(
 
         note = audit_comment(comment, desired.settings.comment)
         report = apply_plan(
-            conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=on_result
+            conn, desired, the_plan, comment=note, parallelism=parallelism, on_result=on_result, force=force
         )
         for line in summary_lines(report):
             text(line)

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from ldseg.errors import ApiError
+from ldseg.ld.approvals import parse_settings, read_open_requests
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.flags import read_flags
 from ldseg.model import LiveDestination, LiveEnvironment, LiveState, ReadRequest, Scope
@@ -56,14 +57,20 @@ def read(client: LDClient, request: ReadRequest) -> LiveState:
             missing_environments=frozenset(s for s in missing if exists[s[0]]),
         )
     facts = read_flags(client, request.flags)
-    return replace(
+    live = replace(
         live,
         flags=facts.flags,
-        flags_listed=frozenset(facts.listed),
         missing_keys=frozenset(facts.missing),
         archived_keys=frozenset(facts.archived),
         notes=tuple(facts.notes),
+        flags_listed=frozenset(facts.listed),
     )
+    if request.approvals:  # only projects with flags to plan and an environment that is gated
+        gated_projects = {p for (p, _), e in present.items() if e.approvals.any}
+        gated = [n.project for n in request.flags if n.project in gated_projects]
+        if gated:
+            live = replace(live, approval_requests=read_open_requests(client, gated))
+    return live
 
 
 def _read_environments(client: LDClient, scopes: list[Scope]) -> dict[Scope, LiveEnvironment | None]:
@@ -80,6 +87,7 @@ def _read_environments(client: LDClient, scopes: list[Scope]) -> dict[Scope, Liv
             key=e,
             name=str(body.get("name", e)),
             default_track_events=bool(body.get("defaultTrackEvents", False)),
+            approvals=parse_settings(body.get("approvalSettings")),
         )
 
     return dict(zip(scopes, client.map(one, scopes), strict=True))

@@ -8,6 +8,10 @@ knows how each write looks on the wire.
 - Environments: a JSON Patch replacing ``/defaultTrackEvents``.
 - Flags: one ``PATCH /api/v2/flags/{p}/{key}`` per flag for all its environments, as
   ``{"comment": ..., "patch": [replace /environments/<env>/trackEvents ...]}``.
+- Approval requests (environments that require approvals): ``POST .../flags/{key}/environments/
+  {e}/approval-requests`` with the semantic-patch instruction ``updateTrackEvents``, a description,
+  the audit comment and the reviewers to notify; ``POST .../approval-requests/{id}/apply`` to apply
+  an approved one; the flag's requests listed to find one opened before.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from ldseg.errors import ApiError
+from ldseg.ld.approvals import UPDATE_TRACK_EVENTS, parse_request
 from ldseg.ld.client import LDClient, seg
 from ldseg.ld.reader import list_destinations, parse_destination
-from ldseg.model import Address, DestinationSpec, LiveDestination
+from ldseg.model import Address, ApprovalRequest, DestinationSpec, FlagEnv, LiveDestination, Reviewers
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,14 @@ class Writer(Protocol):
     def set_default_track_events(self, project: str, environment: str, value: bool) -> None: ...
 
     def set_track_events(self, project: str, key: str, envs: Mapping[str, bool], comment: str) -> None: ...
+
+    def open_flag_approval(
+        self, where: FlagEnv, export: bool, *, description: str, comment: str, reviewers: Reviewers
+    ) -> ApprovalRequest: ...
+
+    def flag_approvals(self, where: FlagEnv) -> list[ApprovalRequest]: ...
+
+    def apply_flag_approval(self, where: FlagEnv, request_id: str, comment: str) -> ApprovalRequest: ...
 
     def pause_before_retry(self, attempt: int) -> None: ...
 
@@ -119,8 +132,51 @@ class LDWriter:
         ]
         self.client.patch(f"/api/v2/flags/{seg(project)}/{seg(key)}", {"comment": comment, "patch": ops})
 
+    def open_flag_approval(
+        self, where: FlagEnv, export: bool, *, description: str, comment: str, reviewers: Reviewers
+    ) -> ApprovalRequest:
+        """POST is not idempotent: an ambiguous failure raises AmbiguousWriteError (never resent)."""
+        body: dict[str, Any] = {
+            "description": description,
+            "comment": comment,
+            "instructions": [{"kind": UPDATE_TRACK_EVENTS, "trackEvents": export}],
+        }
+        if reviewers.members:
+            body["notifyMemberIds"] = list(reviewers.members)
+        if reviewers.teams:
+            body["notifyTeamKeys"] = list(reviewers.teams)
+        return self._approval(self.client.post(_approvals_path(where), body), where)
+
+    def flag_approvals(self, where: FlagEnv) -> list[ApprovalRequest]:
+        """The flag's approval requests in the environment (any status), newest first."""
+        items = (self.client.get(_approvals_path(where)) or {}).get("items") or []
+        found = [parse_request(i, self.client.base_uri, where) for i in items if isinstance(i, dict)]
+        return sorted((r for r in found if r is not None), key=lambda r: (-r.created, r.id))
+
+    def apply_flag_approval(self, where: FlagEnv, request_id: str, comment: str) -> ApprovalRequest:
+        """Apply an approved request; LaunchDarkly answers with it, ``completed`` or ``failed``."""
+        path = f"{_approvals_path(where)}/{seg(request_id)}/apply"
+        return self._approval(self.client.post(path, {"comment": comment}), where)
+
+    def _approval(self, body: Any, where: FlagEnv) -> ApprovalRequest:
+        request = parse_request(body if isinstance(body, dict) else {}, self.client.base_uri, where)
+        if request is None:
+            raise ApiError(
+                f"LaunchDarkly answered an approval request for {where[2]} in {where[0]}/{where[1]} without "
+                "its id.",
+                code="unexpected_body",
+            )
+        return request
+
     def pause_before_retry(self, attempt: int) -> None:
         self.client.pause_before_retry(attempt)
+
+
+def _approvals_path(where: FlagEnv) -> str:
+    project, environment, key = where
+    return (
+        f"/api/v2/projects/{seg(project)}/flags/{seg(key)}/environments/{seg(environment)}/approval-requests"
+    )
 
 
 def _destination_path(address: Address, live_id: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from ldseg.model import Address, FlagSelection, LiveState, Location, ScopeSpec, compile_globs, glob_match
-from ldseg.plan import EnvironmentChange, FlagChange, FlagGuard
+from ldseg.plan import Approval, ApprovalState, EnvironmentChange, FlagChange, FlagGuard
 from ldseg.planner.context import Context
 
 
@@ -47,9 +47,39 @@ def plan_exports(scope: ScopeSpec, live: LiveState, ctx: Context) -> None:
             continue
         if state.track_events != wanted:
             address = Address("flag", scope.project, scope.environment, key)
-            ctx.changes.append(FlagChange.of(address, wanted, FlagGuard(flag.version, state.version)))
+            approval = _approval(address, wanted, env.approvals.gates(flag.tags) if env else False, live, ctx)
+            ctx.changes.append(
+                FlagChange.of(address, wanted, FlagGuard(flag.version, state.version), approval)
+            )
     if unmatched is not None:
         ctx.warnings.extend(unmatched.warnings(f"{scope.project}/{scope.environment}"))
+
+
+def _approval(address: Address, wanted: bool, gated: bool, live: LiveState, ctx: Context) -> Approval | None:
+    """Where the change stands with approvals: the newest open request that asks for this very
+    change (whatever ldseg predicted: LaunchDarkly may gate what its settings did not show), else
+    NEEDED where the environment requires approval for this flag, else None. A request asking
+    for the opposite is stale (the config changed since): said, and not relied on."""
+    requests = live.approval_requests.get((address.project, address.environment, address.name), ())
+    for r in requests:
+        if r.track_events is not wanted:
+            if r.track_events is not None:
+                ctx.warnings.append(
+                    f"{address}: approval request {r.id} asks for trackEvents {str(r.track_events).lower()}, "
+                    f"the config now says {str(wanted).lower()}; it is not applied (decline it in "
+                    "LaunchDarkly)."
+                )
+            continue
+        state = {"approved": ApprovalState.APPROVED, "declined": ApprovalState.DECLINED}.get(
+            r.review_status, ApprovalState.AWAITING
+        )
+        if state is ApprovalState.DECLINED:
+            ctx.warnings.append(
+                f"{address}: a reviewer declined approval request {r.id}; ldseg does not ask again by itself "
+                "(change the config, or ask the reviewers in LaunchDarkly)."
+            )
+        return Approval(state, r.id, r.link or None)
+    return Approval(ApprovalState.NEEDED) if gated else None
 
 
 class _Unmatched:

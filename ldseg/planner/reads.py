@@ -41,6 +41,7 @@ def what_to_read(
         destinations="destination" in types
         and any(desired.scopes[s].destinations is not None for s in wanted),
         flags=tuple(FlagNeeds(p, tuple(sel)) for p, sel in sorted(selections.items())),
+        approvals=True,  # where an environment requires approvals: whether a request is open already
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ldseg import __version__
-from ldseg.plan import Action, Change, DestinationChange, Plan
+from ldseg.plan import Action, Change, DestinationChange, FlagChange, Plan
 from ldseg.render.markdown import frame, to_diff_markers
 
 
@@ -21,6 +21,8 @@ def describe(change: Change) -> str:
     if isinstance(change, DestinationChange) and change.action is Action.REPLACE:
         has, says = change.old_kind, change.kind
         return f"{a} differs from the config: LaunchDarkly has kind {has}, the config says {says}"
+    if isinstance(change, FlagChange) and change.approval is not None:
+        return f"{a} differs from the config ({change.approval.describe()})"
     return f"{a} differs from the config"
 
 

@@ -19,6 +19,11 @@ from ldseg.plan import SYMBOLS, Action, FlagChange
 
 #: how many addresses a grouped line names before "and N more"
 NAMED = 5
+#: what a group of results did, for one and for several
+_VERBS = {
+    Status.FAILED.value: ("failed", "failed"),
+    Status.REQUESTED.value: ("awaits approval", "await approval"),
+}
 
 
 def result_line(result: ChangeResult, *, verbose: bool = False) -> str | None:
@@ -46,6 +51,7 @@ def summary_lines(report: ApplyReport) -> list[str]:
         f"~ flag:{scope}/*: {on[scope]:,} now export, {off[scope]:,} stopped exporting"
         for scope in sorted(set(on) | set(off))
     ]
+    lines += _grouped(r for r in report.results if r.status is Status.REQUESTED)
     lines += _grouped(r for r in report.results if r.status is Status.FAILED)
     lines += _grouped(r for r in report.results if r.status is Status.SKIPPED)
     return lines
@@ -60,12 +66,14 @@ def _grouped(results: Iterable[ChangeResult]) -> list[str]:
         key = (f"{a.type}:{a.project}/{a.environment}", a.type, r.status.value, r.code or "")
         groups.setdefault(key, []).append(r)
     lines = []
-    for (where, type_, status, _), items in sorted(groups.items()):
+    for (where, type_, status, _), unsorted in sorted(groups.items()):
+        items = sorted(unsorted, key=lambda r: r.change.address)  # changes land in any order
         names = [r.change.address.name or r.change.address.environment for r in items]
         shown = ", ".join(names[:NAMED]) + (f" and {len(names) - NAMED:,} more" if len(names) > NAMED else "")
-        verb = "failed" if status == Status.FAILED.value else "not applied"
-        noun = type_ if len(items) == 1 else f"{type_}s"
-        marker = "!" if status == Status.FAILED.value else " "
+        one = len(items) == 1
+        verb = _VERBS.get(status, ("not applied", "not applied"))[0 if one else 1]
+        noun = type_ if one else f"{type_}s"
+        marker = {Status.FAILED.value: "!", Status.REQUESTED.value: "?"}.get(status, " ")
         lines.append(f"{marker} {where}/*: {len(items):,} {noun} {verb}: {shown}")
         lines.append(f"      {items[0].detail}")
     return lines
@@ -85,6 +93,9 @@ def totals_line(report: ApplyReport) -> str:
     envs = sum(1 for r in applied if r.change.address.type == "environment")
     if envs:
         parts.append(f"environments: {envs} changed")
+    requested = report.count(Status.REQUESTED)
+    if requested:
+        parts.append(f"{requested:,} {_VERBS[Status.REQUESTED.value][0 if requested == 1 else 1]}")
     body = "; ".join(parts)
     if report.ok:
         return f"Apply complete! Resources: {body}."

@@ -53,7 +53,8 @@ def _flag_block(changes: Sequence[FlagChange], style: Styler) -> list[str]:
     ]
     for c in changes:
         symbol = "+" if c.export else "-"
-        lines.append(style(symbol, f"      {symbol} {c.address.name}"))
+        note = f"  # {c.approval.describe()}" if c.approval is not None else ""
+        lines.append(style(symbol, f"      {symbol} {c.address.name}{note}"))
     lines.append("    }")
     return lines
 

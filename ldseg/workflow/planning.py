@@ -129,9 +129,21 @@ def apply_plan(
     comment: str,
     parallelism: int,
     on_result: OnResult,
+    force: bool = False,
 ) -> ApplyReport:
+    """Apply ``plan``. Approval requests the plan did not foresee (LaunchDarkly answers 405) may be
+    opened up to what settings.safety.max_approval_requests leaves, or without limit with --force."""
+    planned = plan.summary().approvals_needed
+    unplanned = None if force else max(0, desired.settings.max_approval_requests - planned)
     with conn.client(parallelism, APPLY_ADVICE) as client:
-        applier = Applier(LDWriter(client), desired, comment, parallelism=parallelism, on_result=on_result)
+        applier = Applier(
+            LDWriter(client),
+            desired,
+            comment,
+            parallelism=parallelism,
+            on_result=on_result,
+            unplanned_requests=unplanned,
+        )
         total = len(plan.changes)
         progress = Progress(
             "Applying", lambda: f"{len(applier.report.results)}/{total} changes", enabled=not console.quiet

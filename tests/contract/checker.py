@@ -374,6 +374,25 @@ def _ldseg_ops(op_id: str, body: Any) -> list[str]:
             re.compile(r"^/defaultTrackEvents$"),
             "replace /defaultTrackEvents (boolean)",
         )
+    elif op_id == "postApprovalRequestForFlag":
+        if not (isinstance(body, dict) and {"description", "comment", "instructions"} <= set(body)):
+            return ["ldseg opens an approval request with a description, its audit comment and instructions"]
+        if not isinstance(body["comment"], str) or not body["comment"].strip():
+            return ["ldseg always sends an audit-log comment with an approval request"]
+        instructions = body["instructions"]
+        one_update = (
+            isinstance(instructions, list)
+            and len(instructions) == 1
+            and isinstance(instructions[0], dict)
+            and set(instructions[0]) == {"kind", "trackEvents"}
+            and instructions[0]["kind"] == "updateTrackEvents"
+            and isinstance(instructions[0]["trackEvents"], bool)
+        )
+        return (
+            []
+            if one_update
+            else [f"ldseg asks only for one updateTrackEvents instruction, got {instructions!r:.200}"]
+        )
     elif op_id == "patchDestination":
         if not isinstance(body, list):
             return ["ldseg sends destination changes only as a bare JSON Patch array"]

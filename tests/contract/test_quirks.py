@@ -419,6 +419,7 @@ def test_json_patch_failure_codes(
         result = s(*APPLY, "-c", cfg)
         assert result.exit_code == 1, result.output
         assert "! flag:web/production/*: 1 flag failed: search" in result.stdout
+        assert "1 change failed; 1 change was applied (see above)." in result.stderr
         assert f"{status} {code}" in result.stdout
         assert len(s.requests("PATCH", "/api/v2/flags/web/search")) == 1
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
@@ -428,10 +429,11 @@ def test_json_patch_failure_codes(
 
 @mode_param
 def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Flag updates: a flag change in an environment that requires approval
-    answers **405** ``method_not_allowed``. ldseg sends one PATCH per flag for all its
-    environments; refused, it retries one environment at a time, so only the gated environment's
-    change fails and is reported; the rest (other environments, other flags) is applied; exit 1."""
+    """Flag updates: a flag change in an environment that requires approval answers **405**
+    ``method_not_allowed`` unless the token may bypass approvals. ldseg reads the environment's
+    ``approvalSettings``, writes the gated environment's change on its own (the flag's other
+    environments in their own PATCH, never held back), and on the 405 opens one approval request
+    with an ``updateTrackEvents`` instruction instead of failing: exit 0, the change awaits review."""
     doc = seed()
     doc["projects"]["web"]["environments"]["qa"]["approvalRequired"] = True
     with session("quirk-approval-405", mode, tmp_path, monkeypatch, seed=doc) as s:
@@ -442,21 +444,18 @@ def test_approval_required_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.M
             )
         )
         result = s(*APPLY, "-c", cfg)
-        assert result.exit_code == 1, result.output
-        assert "405 method_not_allowed" in result.stdout
-        assert "! flag:web/qa/*: 1 flag failed: search" in result.stdout
-        both, *alone = patches(s, "/api/v2/flags/web/search")
-        assert sorted(op["path"] for op in both["patch"]) == [
+        assert result.exit_code == 0, result.output
+        assert "? flag:web/qa/*: 1 flag awaits approval: search" in result.stdout
+        bodies = patches(s, "/api/v2/flags/web/search")
+        assert sorted(op["path"] for body in bodies for op in body["patch"]) == [
             "/environments/production/trackEvents",
             "/environments/qa/trackEvents",
         ]
-        assert sorted(op["path"] for body in alone for op in body["patch"]) == [
-            "/environments/production/trackEvents",
-            "/environments/qa/trackEvents",
-        ]
-        statuses = [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")]
-        assert statuses == [405, 200, 405]  # both at once, then production alone, then qa alone
-        assert "! flag:web/production/search" not in result.stdout
+        assert sorted(r.status or 0 for r in s.requests("PATCH", "/api/v2/flags/web/search")) == [200, 405]
+        (opened,) = s.requests("POST", "/api/v2/projects/web/flags/search/environments/qa/approval-requests")
+        assert opened.status == 201
+        assert opened.body["instructions"] == [{"kind": "updateTrackEvents", "trackEvents": True}]
+        assert "! flag:" not in result.stdout
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
 
 
@@ -467,7 +466,8 @@ BYPASS_TOKEN = "api-5a4db0c5-0000-4000-8000-0000000b7a55"
 def test_approval_bypass_200(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """LD's custom-role action ``bypassRequiredApproval``: a token whose role has it changes flags in
     an environment that requires approvals directly, and LD answers the PATCH with **200**. ldseg,
-    given such a token, simply applies: one PATCH for both environments, exit 0."""
+    given such a token, simply applies (the gated environment's change in its own PATCH, which
+    LD accepts), opens no approval request, exit 0."""
     doc = seed()
     doc["projects"]["web"]["environments"]["qa"]["approvalRequired"] = True
     doc["tokens"] = {BYPASS_TOKEN: "bypass"}
@@ -476,12 +476,13 @@ def test_approval_bypass_200(mode: Mode, tmp_path: Path, monkeypatch: pytest.Mon
                               scope("qa", "export:\n  flags: {keys: [search]}")))  # fmt: skip
         result = s(*APPLY, "-c", cfg, env={"LD_ACCESS_TOKEN": BYPASS_TOKEN})
         assert result.exit_code == 0, result.output
-        (body,) = patches(s, "/api/v2/flags/web/search")
-        assert sorted(op["path"] for op in body["patch"]) == [
+        bodies = patches(s, "/api/v2/flags/web/search")
+        assert sorted(op["path"] for body in bodies for op in body["patch"]) == [
             "/environments/production/trackEvents",
             "/environments/qa/trackEvents",
         ]
-        assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")] == [200]
+        assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")] == [200, 200]
+        assert s.requests("POST") == []  # no approval request
         replan = s("plan", "-c", cfg, "--detailed-exitcode", env={"LD_ACCESS_TOKEN": BYPASS_TOKEN})
         assert replan.exit_code == 0, replan.output
 
@@ -490,19 +491,19 @@ def test_approval_bypass_200(mode: Mode, tmp_path: Path, monkeypatch: pytest.Mon
 def test_approval_required_tags_405(mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """LD's ``approvalSettings.requiredApprovalTags``: approval is required only for flags carrying
     one of the tags ("Otherwise all flags will require approval"), so in the same environment a
-    tagged flag's change answers **405** and an untagged one's **200**. ldseg fails only the
-    tagged flag's change there, applies the rest, exit 1."""
+    tagged flag's change answers **405** and an untagged one's **200**. ldseg reads the tags from
+    the settings, opens an approval request for the tagged flag only, applies the rest, exit 0."""
     doc = seed()
     doc["projects"]["web"]["environments"]["qa"]["approvalSettings"] = {"requiredApprovalTags": ["analytics"]}
     with session("quirk-approval-required-tags", mode, tmp_path, monkeypatch, seed=doc) as s:
         cfg = s.config(config(scope("qa", "export:\n  flags: {keys: [search, pricing-banner]}")))
         result = s(*APPLY, "-c", cfg)
-        assert result.exit_code == 1, result.output
-        assert (
-            "! flag:web/qa/*: 1 flag failed: search" in result.stdout
-            and "405 method_not_allowed" in result.stdout
-        )
-        assert "! flag:web/qa/pricing-banner" not in result.stdout
+        assert result.exit_code == 0, result.output
+        assert "? flag:web/qa/*: 1 flag awaits approval: search" in result.stdout
+        assert "      + search  # needs approval: apply opens a request" in result.stdout
+        assert "! flag:" not in result.stdout
+        (opened,) = s.requests("POST", "/api/v2/projects/web/flags/search/environments/qa/approval-requests")
+        assert opened.status == 201
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/search")] == [405]
         assert [r.status for r in s.requests("PATCH", "/api/v2/flags/web/pricing-banner")] == [200]
 

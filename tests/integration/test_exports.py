@@ -222,23 +222,22 @@ def test_exact_key_of_an_archived_flag_is_left_alone(ldseg: Runner) -> None:
     assert warning in markdown.stdout
 
 
-def test_approval_required_fails_only_that_environment(ldseg: Runner) -> None:
-    """qa needs approvals: its change fails, the same flags still export in the other environments
-    (one PATCH per flag first; refused with 405, one PATCH per environment)."""
+def test_approval_required_opens_requests_and_other_environments_export(ldseg: Runner) -> None:
+    """qa needs approvals: its changes become approval requests (exit 0, they await review), and
+    the same flags export in the other environments without waiting for them."""
     body = "export:\n  flags: {keys: [search, dark-mode]}"
     cfg = ldseg.config(config(scope("production", body), scope("staging", body), scope("qa", body)))
     result = ldseg("apply", "-c", cfg, "--auto-approve")
-    assert result.exit_code == 1
-    assert "! flag:web/qa/*: 2 flags failed: dark-mode, search" in result.stdout  # grouped, counted
-    assert "405 method_not_allowed" in result.stdout
-    assert "2 failed" in result.stdout
-    assert "2 changes failed; 2 changes were applied (see above)." in result.stderr
+    assert result.exit_code == 0, result.output
+    assert "? flag:web/qa/*: 2 flags await approval: dark-mode, search" in result.stdout  # grouped
+    assert "; 2 await approval." in result.stdout
     for env in ("production", "staging"):
         assert track_events(ldseg, env)["search"] is True
         assert track_events(ldseg, env)["dark-mode"] is True
-    assert "Fix the cause and run apply again" in result.stderr
+    assert track_events(ldseg, "qa")["search"] is False
     again = ldseg("apply", "-c", cfg, "--auto-approve")
-    assert "Plan: 0 to add, 0 to change, 0 to destroy; flags: 2 to export" in again.stdout  # only qa is left
+    assert again.exit_code == 0 and "(2 awaiting approval)" in again.stdout  # only qa is left, asked once
+    assert len(ldseg.sandbox.store.approval_requests()) == 2
 
 
 def test_schema_errors_for_export(ldseg: Runner) -> None:

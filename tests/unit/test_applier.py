@@ -11,9 +11,22 @@ from typing import Any
 from ldseg.applier import Applier, Status
 from ldseg.errors import AmbiguousWriteError, ApiError, AuthError
 from ldseg.ld.writer import FieldWrite
-from ldseg.model import Address, DesiredState, DestinationSpec, LiveDestination, Location, ScopeSpec
+from ldseg.model import (
+    Address,
+    ApprovalRequest,
+    DesiredState,
+    DestinationSpec,
+    FlagEnv,
+    LiveDestination,
+    Location,
+    Reviewers,
+    ScopeSpec,
+    Settings,
+)
 from ldseg.plan import (
     Action,
+    Approval,
+    ApprovalState,
     DestinationChange,
     DestinationGuard,
     EnvironmentChange,
@@ -34,6 +47,7 @@ class FakeWriter:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     fail: dict[tuple[str, str], list[Exception | None]] = field(default_factory=dict)
     existing: dict[Address, LiveDestination] = field(default_factory=dict)
+    approvals: list[ApprovalRequest] = field(default_factory=list)
     stop: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,6 +85,22 @@ class FakeWriter:
 
     def set_track_events(self, project: str, key: str, envs: Mapping[str, bool], comment: str) -> None:
         self._call("flag", key, (key, dict(envs), comment))
+
+    def open_flag_approval(
+        self, where: FlagEnv, export: bool, *, description: str, comment: str, reviewers: Reviewers
+    ) -> ApprovalRequest:
+        self._call("open", where[2], (where, export, reviewers))
+        request = ApprovalRequest(f"req-{len(self.approvals)}", *where, "pending", "pending", export)
+        self.approvals.append(request)
+        return request
+
+    def flag_approvals(self, where: FlagEnv) -> list[ApprovalRequest]:
+        self.calls.append(("list", where[2]))
+        return [r for r in self.approvals if (r.project, r.environment, r.flag) == where]
+
+    def apply_flag_approval(self, where: FlagEnv, request_id: str, comment: str) -> ApprovalRequest:
+        self._call("apply", where[2], request_id)
+        return ApprovalRequest(request_id, *where, "completed", "approved", True)
 
     def pause_before_retry(self, attempt: int) -> None:
         self.calls.append(("pause", attempt))
@@ -205,3 +235,66 @@ def test_a_stop_starts_no_new_writes() -> None:
     assert writer.calls == []
     assert {r.status for r in applier.report.results} == {Status.SKIPPED}
     assert writer.stop is applier.stop  # waits for retries end at once too
+
+
+# --- approvals ----------------------------------------------------------------------------------
+
+REFUSED = ApiError("405 method_not_allowed", status=405, code="method_not_allowed")
+
+
+def gated(key: str, state: ApprovalState, request: str | None = None) -> FlagChange:
+    return FlagChange.of(
+        Address("flag", "web", "production", key), True, FlagGuard(1, 1), Approval(state, request)
+    )
+
+
+def reviewed_desired() -> DesiredState:
+    return DesiredState({}, Settings(reviewers=Reviewers(("member-1",), ("platform",))))
+
+
+def test_an_approval_request_is_opened_for_a_gated_change_and_others_still_apply() -> None:
+    writer = FakeWriter(fail={("flag", "a"): [REFUSED]})
+    plan = Plan((gated("a", ApprovalState.NEEDED), flag("b")))
+    applier = apply(writer, plan, reviewed_desired())
+    opened = [c[1] for c in writer.calls if c[0] == "open"]
+    assert opened == [(("web", "production", "a"), True, Reviewers(("member-1",), ("platform",)))]
+    results = {r.change.address.name: r for r in applier.report.results}
+    assert results["a"].status is Status.REQUESTED and "request req-0" in results["a"].detail
+    assert results["b"].status is Status.APPLIED
+    assert applier.report.ok  # awaiting approval is not a failure
+
+
+def test_a_token_that_may_bypass_approvals_simply_writes() -> None:
+    writer = FakeWriter()  # the PATCH is accepted
+    applier = apply(writer, Plan((gated("a", ApprovalState.NEEDED),)), desired())
+    assert [c[0] for c in writer.calls] == ["flag"]
+    assert applier.report.results[0].status is Status.APPLIED
+
+
+def test_awaiting_and_declined_changes_write_nothing_and_approved_ones_are_applied() -> None:
+    writer = FakeWriter()
+    plan = Plan(
+        (
+            gated("waiting", ApprovalState.AWAITING, "r1"),
+            gated("no", ApprovalState.DECLINED, "r2"),
+            gated("yes", ApprovalState.APPROVED, "r3"),
+        )
+    )
+    applier = apply(writer, plan, desired())
+    assert writer.calls == [("apply", "r3")]
+    results = {r.change.address.name: r for r in applier.report.results}
+    assert results["waiting"].status is Status.REQUESTED
+    assert (results["no"].status, results["no"].code) == (Status.FAILED, "approval_declined")
+    assert results["yes"].status is Status.APPLIED and "applied approval request r3" in results["yes"].detail
+
+
+def test_an_unforeseen_405_opens_a_request_only_within_the_budget_and_never_twice() -> None:
+    writer = FakeWriter(fail={("flag", "a"): [REFUSED], ("flag", "b"): [REFUSED], ("flag", "c"): [REFUSED]})
+    applier = Applier(writer, desired(), "c", parallelism=1, unplanned_requests=1)
+    writer.approvals.append(ApprovalRequest("old", "web", "production", "c", "pending", "pending", True))
+    applier.apply(Plan((flag("a"), flag("b"), flag("c"))))
+    results = {r.change.address.name: r for r in applier.report.results}
+    assert results["a"].status is Status.REQUESTED  # within the budget: opened
+    assert results["b"].status is Status.FAILED and "max_approval_requests" in results["b"].detail
+    assert results["c"].status is Status.REQUESTED and "request old, opened before" in results["c"].detail
+    assert [c[1][0][2] for c in writer.calls if c[0] == "open"] == ["a"]

@@ -61,7 +61,7 @@ def test_the_json_document_lists_every_change() -> None:
         interrupted_report(3), {"changes": []}, ["ldseg.yaml"], "https://app.launchdarkly.com"
     )
     assert (doc["kind"], doc["ok"], doc["interrupted"]) == ("apply", False, True)
-    assert doc["summary"] == {"applied": 1, "failed": 1, "skipped": 3}
+    assert doc["summary"] == {"applied": 1, "failed": 1, "skipped": 3, "requested": 0}
     assert len(doc["results"]) == 5
     assert doc["results"][-1] == {
         "address": "flag:web/qa/gated",
