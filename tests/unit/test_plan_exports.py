@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from ldseg.model import (
+    ApprovalRequest,
+    ApprovalSettings,
     DesiredState,
     ExportSpec,
     FlagSelection,
@@ -11,7 +13,16 @@ from ldseg.model import (
     Location,
     ScopeSpec,
 )
-from ldseg.plan import Action, EnvironmentChange, EnvironmentGuard, FieldDiff, FlagGuard, Plan
+from ldseg.plan import (
+    Action,
+    Approval,
+    ApprovalState,
+    EnvironmentChange,
+    EnvironmentGuard,
+    FieldDiff,
+    FlagGuard,
+    Plan,
+)
 from ldseg.planner import make_plan
 from ldseg.render.text import render_plan
 
@@ -169,3 +180,56 @@ def test_many_overlapping_globs_are_each_credited() -> None:
     sel = FlagSelection(keys=globs, location=at(5))
     p = listed_plan({"production": sel}, *(flag(f"f-{i:02d}", True) for i in range(0, 40)))
     assert [w.split(": ", 3)[2] for w in p.warnings] == ["'g-*' matches no flag, so it selects nothing."]
+
+
+# --- approvals ------------------------------------------------------------------------------------
+
+
+def gated_plan(settings: ApprovalSettings, *requests: ApprovalRequest, tags: tuple[str, ...] = ()) -> Plan:
+    scope = ScopeSpec("web", "production", LOC, export=ExportSpec(LOC, flags=FlagSelection(all=True)))
+    env = LiveEnvironment("web", "production", "Production", True, settings)
+    live = LiveState(
+        environments={scope.key: env},
+        destinations={},
+        flags={"web": {"a": flag("a", False, tags)}},
+        approval_requests={("web", "production", "a"): requests} if requests else {},
+    )
+    return make_plan(DesiredState({scope.key: scope}), live)
+
+
+def request(review: str, track_events: bool = True, id: str = "r1") -> ApprovalRequest:
+    return ApprovalRequest(id, "web", "production", "a", "pending", review, track_events)
+
+
+def test_a_change_where_approvals_are_required_needs_one() -> None:
+    (change,) = gated_plan(ApprovalSettings(required=True)).flags
+    assert change.approval == Approval(ApprovalState.NEEDED)
+    assert gated_plan(ApprovalSettings()).flags[0].approval is None
+    tagged = ApprovalSettings(required_tags=("pii",))
+    assert gated_plan(tagged).flags[0].approval is None
+    assert gated_plan(tagged, tags=("pii",)).flags[0].approval == Approval(ApprovalState.NEEDED)
+    summary = gated_plan(ApprovalSettings(required=True)).summary()
+    assert summary.line().endswith("flags: 1 to export, 0 to stop exporting (1 need approval).")
+
+
+def test_an_open_request_for_the_same_change_is_relied_on_whatever_its_review() -> None:
+    required = ApprovalSettings(required=True)
+    assert gated_plan(required, request("pending")).flags[0].approval == Approval(
+        ApprovalState.AWAITING, "r1"
+    )
+    assert gated_plan(required, request("approved")).flags[0].approval == Approval(
+        ApprovalState.APPROVED, "r1"
+    )
+    declined = gated_plan(required, request("declined"))
+    assert declined.flags[0].approval == Approval(ApprovalState.DECLINED, "r1")
+    assert any("declined approval request r1" in w for w in declined.warnings)
+    # LaunchDarkly may gate what the settings did not show: an open request still counts
+    assert gated_plan(ApprovalSettings(), request("pending")).flags[0].approval == Approval(
+        ApprovalState.AWAITING, "r1"
+    )
+
+
+def test_a_request_for_the_opposite_change_is_stale_and_said() -> None:
+    plan = gated_plan(ApprovalSettings(required=True), request("pending", track_events=False, id="old"))
+    assert plan.flags[0].approval == Approval(ApprovalState.NEEDED)
+    assert any("approval request old asks for trackEvents false" in w for w in plan.warnings)
