@@ -488,17 +488,11 @@ def _merge_scope(
     loc: Locator,
     result: LoadResult,
 ) -> None:
+    where = f"{scope.project}/{scope.environment}"
     if "approvals" in env:
         here = loc((*base, "approvals"))
         if scope.reviewers_at is not None:
-            result.errors.append(
-                Problem(
-                    doc.file,
-                    here.line,
-                    f"the approvals of {scope.project}/{scope.environment} are declared twice: "
-                    f"at {scope.reviewers_at} and here",
-                )
-            )
+            result.errors.append(_twice(here, f"the approvals of {where} are", scope.reviewers_at))
         else:
             scope.reviewers, scope.reviewers_at = _reviewers(env["approvals"] or {}), here
     ignore = env.get("ignore_destinations") or []
@@ -507,14 +501,7 @@ def _merge_scope(
     if "export" in env:
         here = loc((*base, "export"))
         if scope.export is not None:
-            result.errors.append(
-                Problem(
-                    doc.file,
-                    here.line,
-                    f"the export block of {scope.project}/{scope.environment} is declared twice: "
-                    f"at {scope.export.location} and here",
-                )
-            )
+            result.errors.append(_twice(here, f"the export block of {where} is", scope.export.location))
         else:
             scope.export = _export(env["export"] or {}, (*base, "export"), loc, result)
     if "destinations" not in env:
@@ -525,17 +512,15 @@ def _merge_scope(
         here = loc((*base, "destinations", name))
         if name in scope.destinations:
             first = scope.destinations[name].location
-            result.errors.append(
-                Problem(
-                    doc.file,
-                    here.line,
-                    f"destination {scope.project}/{scope.environment}/{name} is declared twice: "
-                    f"at {first} and here",
-                )
-            )
+            result.errors.append(_twice(here, f"destination {where}/{name} is", first))
             continue
         spec = _destination(scope, name, raw, here, (*base, "destinations", name), doc, result)
         scope.destinations[name] = spec
+
+
+def _twice(here: Location, what: str, first: Location) -> Problem:
+    """The same thing declared in two places (files merge): both places named."""
+    return Problem(here.file, here.line, f"{what} declared twice: at {first} and here")
 
 
 def _destination(
