@@ -120,9 +120,8 @@ def _notes(s: dict[str, Any]) -> list[str]:
         )
     if "network_floor_s" in d and "writes" in d:
         notes.append(
-            f"network floor {d['network_floor_s']:.2f} s = ({d['reads']:,} reads / "
-            f"{d['parallelism'] * 2} + {d['writes']:,} writes / {d['parallelism']}) × latency; "
-            f"wall {s['wall_s']:.2f} s"
+            f"network floor {d['network_floor_s']:.2f} s = ({d['reads']:,} reads + {d['writes']:,} writes) / "
+            f"parallelism {d['parallelism']} × latency; wall {s['wall_s']:.2f} s"
         )
     if "validate_wall_s" in d:
         notes.append(
