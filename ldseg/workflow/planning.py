@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -18,7 +19,7 @@ from ldseg.errors import PlanFileError, StalePlanError, UnsafePlanError, UsageEr
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.reader import read
 from ldseg.ld.writer import LDWriter
-from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState
+from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState, ReadRequest
 from ldseg.plan import Plan
 from ldseg.planfile import SavedPlan, config_differences, load_document
 from ldseg.planner import PlanOptions, make_plan, what_to_read
@@ -58,19 +59,34 @@ def read_and_plan(
 def _plan_now(
     conn: Connection, desired: DesiredState, scoping: Scoping, rotate_secrets: bool, parallelism: int
 ) -> tuple[Plan, LiveState]:
+    _, live = read_live(conn, desired, scoping, parallelism)
+    plan = make_plan(desired, live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
+    return plan, live
+
+
+def read_live(
+    conn: Connection,
+    desired: DesiredState,
+    scoping: Scoping,
+    parallelism: int = DEFAULT_PARALLELISM,
+    *,
+    keep_all_flags: bool = False,
+) -> tuple[ReadRequest, LiveState]:
+    """The reading a plan of ``scoping`` needs, done. ``keep_all_flags`` keeps every flag the
+    listings return (``ldseg report``), with the very same requests."""
     unmatched = scoping.unmatched(desired)
     if unmatched:
         raise UsageError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
     types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
     request = what_to_read(desired, scoping.scopes(desired), types)
+    if keep_all_flags:
+        request = replace(request, flags=tuple(replace(n, keep_all=True) for n in request.flags))
     with conn.reader(parallelism) as client:
         progress = Progress(
             "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
         )
         with progress:
-            live = read(client, request)
-    plan = make_plan(desired, live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
-    return plan, live
+            return request, read(client, request)
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:
