@@ -5,6 +5,7 @@ comment."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,13 @@ _OWNERSHIP = {"undeclared": "not declared", "ignored": "ignored", "unmanaged": "
 
 def _onoff(value: Any) -> str:
     return "on" if value else "off"
+
+
+def _code(text: str) -> str:
+    """``text`` as a code span, whatever backticks it holds (destination names are free text)."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _cell(text: str) -> str:
@@ -48,11 +56,11 @@ def _destination(d: dict[str, Any], with_config: bool) -> str:
         bits.append(f"**apply: {d['change']}**")
     if d["smoke"] is not None:
         bits.append(d["smoke"]["verdict"])
-    return f"`{d['name']}` ({', '.join(bits)})"
+    return f"{_code(d['name'])} ({', '.join(bits)})"
 
 
 def _listing(items: Sequence[str]) -> str:
-    return ", ".join(f"`{i}`" for i in items)
+    return ", ".join(_code(i) for i in items)
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -82,7 +90,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines.append("")
     for p in doc["projects"]:
         lines += [
-            f"#### `{p['key']}`",
+            f"#### {_code(p['key'])}",
             "",
             "| Environment | New flags | Flags exporting | Destinations |",
             "|---|---|---|---|",
@@ -91,7 +99,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             with_config = doc["source"] == "config"
             dests = "<br>".join(_cell(_destination(d, with_config)) for d in e["destinations"]) or "none"
             lines.append(
-                f"| `{_cell(e['key'])}` | {_new_flags(e['new_flags'])} | {_exporting(e)} | {dests} |"
+                f"| {_cell(_code(e['key']))} | {_new_flags(e['new_flags'])} | {_exporting(e)} | {dests} |"
             )
         lines.append("")
     if doc["summary"]:
