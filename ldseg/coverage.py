@@ -170,15 +170,27 @@ def flags_read(request: ReadRequest) -> dict[Scope, FlagsRead]:
     return out
 
 
+def report_request(request: ReadRequest) -> ReadRequest:
+    """A plan's reading, as a report does it: flag listings keep every flag they return (the pages
+    are read anyway), and the destinations are listed even where the config owns none (one
+    request for the whole account), so that every environment shows its destinations."""
+    return replace(request, destinations=True, flags=tuple(replace(n, keep_all=True) for n in request.flags))
+
+
 def as_planned(live: LiveState, request: ReadRequest) -> LiveState:
-    """``live``, read with ``keep_all`` flag listings, as a plan would have kept it: only the flags
-    some scope plans (so the plan, its safety rails included, is exactly ``ldseg plan``'s)."""
+    """``live``, read as ``report_request(request)`` says, as a plan reading ``request`` would
+    have it: only the flags some scope plans, and no destinations unless the plan lists them. So
+    the plan made from it, warnings and safety rails included, is exactly ``ldseg plan``'s."""
     kept: dict[str, Mapping[str, LiveFlag]] = dict(live.flags)
     for needs in request.flags:
-        if needs.keep_all and not needs.by_key and needs.project in kept:
-            plain = replace(needs, keep_all=False)
-            kept[needs.project] = {k: f for k, f in kept[needs.project].items() if plain.wanted(k, f.tags)}
-    return replace(live, flags=kept)
+        if not needs.by_key and needs.project in kept:
+            kept[needs.project] = {k: f for k, f in kept[needs.project].items() if needs.wanted(k, f.tags)}
+    planned = replace(live, flags=kept)
+    if not request.destinations:
+        planned = replace(
+            planned, destinations={s: () for s in live.destinations}, unplaced_destinations=frozenset()
+        )
+    return planned
 
 
 # --- the report ------------------------------------------------------------------------------------

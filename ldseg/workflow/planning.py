@@ -7,8 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -70,23 +69,21 @@ def read_live(
     scoping: Scoping,
     parallelism: int = DEFAULT_PARALLELISM,
     *,
-    keep_all_flags: bool = False,
+    widen: Callable[[ReadRequest], ReadRequest] | None = None,
 ) -> tuple[ReadRequest, LiveState]:
-    """The reading a plan of ``scoping`` needs, done. ``keep_all_flags`` keeps every flag the
-    listings return (``ldseg report``), with the very same requests."""
+    """The reading a plan of ``scoping`` needs (returned), done; or, for ``ldseg report``, that
+    reading as ``widen`` changes it."""
     unmatched = scoping.unmatched(desired)
     if unmatched:
         raise UsageError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
     types = [t for t in RESOURCE_TYPES if scoping.reads(t)]
     request = what_to_read(desired, scoping.scopes(desired), types)
-    if keep_all_flags:
-        request = replace(request, flags=tuple(replace(n, keep_all=True) for n in request.flags))
     with conn.reader(parallelism) as client:
         progress = Progress(
             "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
         )
         with progress:
-            return request, read(client, request)
+            return request, read(client, request if widen is None else widen(request))
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:

@@ -2,9 +2,11 @@
 plan, optionally smoke-test the declared destinations, and build the coverage report
 (``ldseg.coverage``) from it all.
 
-With a config the flag listings keep every flag they return (``FlagNeeds.keep_all``), not only
-those the config selects: the pages are fetched anyway, so the matrix shows the whole project at
-no extra request, while the plan is made from exactly what ``ldseg plan`` keeps.
+With a config the reading is a plan's, widened (``coverage.report_request``): the flag listings
+keep every flag they return, not only those the config selects (the pages are fetched anyway, so
+the matrix shows the whole project at no extra request), and the destinations are listed even
+where the config owns none (one request); the plan is made from exactly what ``ldseg plan`` would
+have read (``coverage.as_planned``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ldseg.coverage import (
     as_planned,
     build_report,
     flags_read,
+    report_request,
 )
 from ldseg.ld.account import read_account
 from ldseg.model import Address, DesiredState, DestinationSpec, LiveState, Scope
@@ -42,7 +45,7 @@ def config_report(
 ) -> CoverageReport:
     """The report of the config's scopes: a plan's reading, the plan, and ``smoke`` (if given)
     run on the declared destinations of those scopes."""
-    request, live = read_live(conn, desired, scoping, keep_all_flags=True)
+    request, live = read_live(conn, desired, scoping, widen=report_request)
     plan = make_plan(desired, as_planned(live, request), scoping)
     for w in [*plan.warnings, *(i.message for i in plan.safety)]:
         console.warn(w)

@@ -1,5 +1,6 @@
 """``ldseg report`` over HTTP against the sandbox seeded with the quickstart: right cell by cell
-(compared with the sandbox's store), as cheap as ``plan`` (the same requests), valid against its
+(compared with the sandbox's store), as cheap as ``plan`` (the same requests; plus the one
+destinations list when the config owns no destinations), valid against its
 schema, the same document in every format, no secret anywhere, and one-paragraph errors."""
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def test_after_apply_every_cell_is_as_the_config_wants(ldseg: Runner, sandbox: S
     assert doc["totals"]["going_nowhere"] == [] and doc["totals"]["idle_destinations"] == []
 
 
-def test_it_reads_exactly_what_plan_reads(ldseg: Runner, sandbox: SandboxForTests) -> None:
+def test_it_reads_what_plan_reads(ldseg: Runner, sandbox: SandboxForTests) -> None:
     def cost(*args: str) -> Any:
         sandbox.clear_requests()
         assert ldseg(*args).exit_code == 0
@@ -164,6 +165,26 @@ def test_it_reads_exactly_what_plan_reads(ldseg: Runner, sandbox: SandboxForTest
     assert any("web/staging" in n and "--account" in n for n in doc["notes"])
     # old-kinesis: enabled, and no flag read in staging exports, but not every flag was read
     assert doc["totals"]["idle_destinations"] == [] and doc["totals"]["unjudged_destinations"] == 1
+
+    # a config that owns no destinations: a plan does not list them; the report does (one request)
+    flags_only = ldseg.config(
+        """
+        version: 1
+        projects:
+          web:
+            environments:
+              production:
+                export: {flags: {tags: [analytics]}}
+        """,
+        "flags-only.yaml",
+    )
+    plan = cost("plan", "-c", flags_only)
+    report = cost("report", "-c", flags_only, "--format", "json")
+    assert report - plan == {("GET", "/api/v2/destinations", ()): 1} and not plan - report
+    (prod,) = project(report_json(ldseg, config=flags_only), "web")["environments"]
+    assert [(d["name"], d["on"], d["ownership"]) for d in prod["destinations"]] == [
+        ("segment-main", False, "unmanaged")
+    ]
 
 
 def test_without_a_config_it_reads_the_account_as_export_does(

@@ -16,6 +16,7 @@ from ldseg.coverage import (
     build_report,
     flags_read,
     pending,
+    report_request,
 )
 from ldseg.model import (
     Address,
@@ -28,7 +29,6 @@ from ldseg.model import (
     LiveFlagEnv,
     LiveState,
     Location,
-    ReadRequest,
     ScopeSpec,
     Settings,
 )
@@ -167,26 +167,41 @@ def test_totals_find_events_going_nowhere_and_idle_destinations() -> None:
     assert (t.environments, t.flag_environments, t.exporting) == (3, 3, 1)
 
 
-def test_keep_all_reads_every_listed_flag_yet_the_plan_is_plans() -> None:
-    """Flags a plan would drop (others: keep, unselected) stay in the report, not in the plan's
-    live state; where some scope turns others off, a plan keeps every flag anyway."""
+def test_a_report_reads_more_for_the_same_requests_yet_plans_as_plan() -> None:
+    """The report keeps the flags a plan would drop (others: keep, unselected) and lists the
+    destinations where the config owns none; the plan is made from what plan would have read."""
     many = {f"x{i:02d}": flag(f"x{i:02d}", production=True) for i in range(20)}  # unselected
     everything = {**FLAGS, **many}
+    request = what_to_read(desired(), sorted(desired().scopes))
+    wide = report_request(request)
+    assert flags_read(wide) == flags_read(request)
+    assert [n.keep_all for n in wide.flags] == [True] and wide.destinations
+    # staging turns others off: a plan keeps every flag anyway
+    assert set(as_planned(live(everything), request).flags["web"]) == set(everything)
 
-    def keeping_all(want: DesiredState) -> ReadRequest:
-        request = what_to_read(want, sorted(want.scopes))
-        wide = replace(request, flags=tuple(replace(n, keep_all=True) for n in request.flags))
-        assert flags_read(wide) == flags_read(request)
-        return wide
-
-    assert set(as_planned(live(everything), keeping_all(desired())).flags["web"]) == set(everything)
-    prod_only = replace(desired(), scopes={k: v for k, v in desired().scopes.items() if k[1] == "production"})
-    kept = as_planned(live(everything), keeping_all(prod_only))
+    flags_only = DesiredState(
+        {
+            ("web", "production"): ScopeSpec(
+                "web", "production", LOC, export=desired().scopes[("web", "production")].export
+            )
+        }
+    )
+    plan_request = what_to_read(flags_only, sorted(flags_only.scopes))
+    assert not plan_request.destinations and report_request(plan_request).destinations
+    state = replace(live(everything), unplaced_destinations=frozenset({"nameless"}))
+    kept = as_planned(state, plan_request)
     assert set(kept.flags["web"]) == {"a", "c"}  # what the reader keeps for a plan
-    report = build_report(live(everything), flags_read(keeping_all(prod_only)), desired=prod_only)
-    assert len(report.projects[0].flags) == 23
+    assert all(d == () for d in kept.destinations.values()) and not kept.unplaced_destinations
     plain = replace(live(everything), flags={"web": {k: everything[k] for k in ("a", "c")}})
-    assert make_plan(prod_only, kept) == make_plan(prod_only, plain)
+    plain = replace(plain, destinations={s: () for s in plain.destinations})
+    assert make_plan(flags_only, kept) == make_plan(flags_only, plain)
+    report = build_report(state, flags_read(plan_request), desired=flags_only)
+    assert len(report.projects[0].flags) == 23
+    assert [d.name for d in report.projects[0].environments[0].destinations] == [
+        "legacy-kinesis",
+        "main",
+        "stray",
+    ]
 
 
 def test_archived_keys_the_config_names_are_rows_of_archived_cells() -> None:
