@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest import MonkeyPatch
+
+from tests.report.browser import unavailable
 from tests.report.conftest import Made
 from tests.report.support import cells, envs, project
 
@@ -144,3 +147,9 @@ def test_ten_thousand_flags_are_ready_within_the_budget_and_usable(
         assert (time.perf_counter() - started) < 1.0
         states = [cell.split(" ")[0] for cell in row[2:]]
         assert states == [expected[key][e] for e in envs(bench.doc["projects"][0])]
+
+
+def test_without_chromium_the_skip_says_what_to_install(monkeypatch: MonkeyPatch) -> None:
+    monkeypatch.setenv("LDSEG_CHROMIUM", "/nonexistent/chromium")
+    reason = unavailable()
+    assert reason is not None and "no Chromium" in reason and "apt-get install chromium" in reason
