@@ -429,6 +429,9 @@ class FlagNeeds:
 
     project: str
     selections: tuple[tuple[str, FlagSelection], ...]
+    #: keep every flag a listing returns, not only those some scope plans: ``ldseg report`` shows
+    #: them all, and the pages are read anyway, so it costs no request
+    keep_all: bool = False
     envs: tuple[str, ...] = field(init=False)
     exact_keys: tuple[str, ...] = field(init=False)
     by_key: bool = field(init=False)
@@ -449,9 +452,10 @@ class FlagNeeds:
         return cls(project, tuple((e, FlagSelection(others="off")) for e in sorted(envs)))
 
     def wanted(self, key: str, tags: Iterable[str]) -> bool:
-        """Does some scope plan this flag, or take it out of its selection with ``except`` (the
-        planner counts what each except entry takes out)? O(scopes): each selection is compiled."""
-        return self.needs_all or any(s.candidate(key, tags) for _, s in self.selections)
+        """Is this flag kept: does some scope plan it, or take it out of its selection with
+        ``except`` (the planner counts what each except entry takes out), or ``keep_all``?
+        O(scopes): each selection is compiled."""
+        return self.keep_all or self.needs_all or any(s.candidate(key, tags) for _, s in self.selections)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from ldseg.cli.adopt import export_command
 from ldseg.cli.app import cli
 from ldseg.cli.configs import schema, validate
 from ldseg.cli.planning import apply, drift, plan, show
+from ldseg.cli.report_cmd import report
 from ldseg.cli.sandbox_cmd import sandbox
 from ldseg.cli.smoke_cmd import smoke_test
 
-for _command in (validate, plan, apply, show, drift, smoke_test, export_command, schema, sandbox):
+for _command in (validate, plan, apply, show, drift, smoke_test, report, export_command, schema, sandbox):
     cli.add_command(_command)
 
 __all__ = ["cli", "main"]

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -18,7 +18,7 @@ from ldseg.errors import PlanFileError, StalePlanError, UnsafePlanError, UsageEr
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.reader import read
 from ldseg.ld.writer import LDWriter
-from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState
+from ldseg.model import RESOURCE_TYPES, DesiredState, LiveState, ReadRequest
 from ldseg.plan import Plan
 from ldseg.planfile import SavedPlan, config_differences, load_document
 from ldseg.planner import PlanOptions, make_plan, what_to_read
@@ -58,6 +58,21 @@ def read_and_plan(
 def _plan_now(
     conn: Connection, desired: DesiredState, scoping: Scoping, rotate_secrets: bool, parallelism: int
 ) -> tuple[Plan, LiveState]:
+    _, live = read_live(conn, desired, scoping, parallelism)
+    plan = make_plan(desired, live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
+    return plan, live
+
+
+def read_live(
+    conn: Connection,
+    desired: DesiredState,
+    scoping: Scoping,
+    parallelism: int = DEFAULT_PARALLELISM,
+    *,
+    widen: Callable[[ReadRequest], ReadRequest] | None = None,
+) -> tuple[ReadRequest, LiveState]:
+    """The reading a plan of ``scoping`` needs (returned), done; or, for ``ldseg report``, that
+    reading as ``widen`` changes it."""
     unmatched = scoping.unmatched(desired)
     if unmatched:
         raise UsageError("Nothing to plan: " + "; ".join(unmatched) + ". Check the spelling.")
@@ -68,9 +83,7 @@ def _plan_now(
             "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
         )
         with progress:
-            live = read(client, request)
-    plan = make_plan(desired, live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
-    return plan, live
+            return request, read(client, request if widen is None else widen(request))
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:

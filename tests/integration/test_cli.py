@@ -120,7 +120,7 @@ def test_debug_shows_the_traceback_without_secrets(ldseg: Runner) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["validate", "plan", "apply", "show", "drift", "export", "schema", "sandbox"]
+    "command", ["validate", "plan", "apply", "show", "drift", "report", "export", "schema", "sandbox"]
 )
 def test_every_command_exits_1_on_a_usage_error(ldseg: Runner, command: str) -> None:
     result = ldseg(command, "--no-such-option")
@@ -128,7 +128,7 @@ def test_every_command_exits_1_on_a_usage_error(ldseg: Runner, command: str) -> 
     assert "No such option" in result.stderr and "--no-such-option" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["plan", "drift", "export"])
+@pytest.mark.parametrize("command", ["plan", "drift", "report", "export"])
 def test_every_reading_command_exits_1_on_a_rejected_token(ldseg: Runner, command: str) -> None:
     args = [command] if command == "export" else [command, "-c", ldseg.config(ONE)]
     result = ldseg(*args, env={"LD_ACCESS_TOKEN": "api-wrong"})

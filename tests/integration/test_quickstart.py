@@ -48,7 +48,13 @@ def test_quickstart_plan_apply_replan(tmp_path: Path) -> None:
     assert replan.returncode == 0, replan.stdout + replan.stderr
     assert replan.stdout.startswith("No changes.")
 
-    for result in (plan, apply, replan):
+    report = ldseg(tmp_path, "report", "--sandbox", "-c", str(QUICKSTART), "-o", "report.html")
+    assert report.returncode == 0, report.stderr
+    assert "Wrote report.html (html: 1 project(s), 7 flags)." in report.stderr
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '"summary":"No changes.' in page and not any(key in page for key in DEFAULT_KEYS)
+
+    for result in (plan, apply, replan, report):
         for key in DEFAULT_KEYS:
             assert key not in result.stdout + result.stderr
 
