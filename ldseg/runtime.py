@@ -1,8 +1,10 @@
 """Connection settings for a command: base URI, token, or the embedded sandbox.
 
 ``--sandbox[=STATE]`` starts the sandbox in this process on a free loopback port, with its state in
-a JSON file (default ``.ldseg/sandbox.json``, seeded from the quickstart seed when missing), so
-that ``plan``, ``apply`` and ``plan`` run as three processes behave as against one real account.
+a JSON file (default ``.ldseg/sandbox.json``, seeded when missing from ``--sandbox-seed FILE`` or
+else the quickstart seed), so that ``plan``, ``apply`` and ``plan`` run as three processes behave
+as against one real account. ``start_sandbox`` (also used by ``ldseg sandbox``) turns everything
+that can stop the sandbox from starting into one ``SandboxError`` paragraph.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from ldseg.errors import UsageError
+from ldseg.errors import SandboxError, UsageError
 from ldseg.ld.client import DEFAULT_ADVICE, DEFAULT_BASE_URI, DEFAULT_PARALLELISM, READ_FACTOR, LDClient
 from ldseg.resources import quickstart_seed_path
 
@@ -62,12 +64,18 @@ class Connection:
 
 
 def connect(
-    *, base_uri: str | None, sandbox_state: str | None, env: Mapping[str, str] | None = None
+    *,
+    base_uri: str | None,
+    sandbox_state: str | None,
+    sandbox_seed: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Connection:
-    """Resolve the connection from options and the environment (options win)."""
+    """Resolve the connection from options and the environment (options win). ``sandbox_state``
+    ("" for the default file) or ``sandbox_seed`` selects the embedded sandbox."""
     env = os.environ if env is None else env
-    if sandbox_state is not None:
-        return _start_sandbox(Path(sandbox_state or DEFAULT_SANDBOX_STATE))
+    if sandbox_state is not None or sandbox_seed is not None:
+        state = Path(sandbox_state or DEFAULT_SANDBOX_STATE)
+        return _start_sandbox(state, None if sandbox_seed is None else Path(sandbox_seed))
     uri = (base_uri or env.get("LD_BASE_URI") or DEFAULT_BASE_URI).rstrip("/")
     examples = (
         "Use e.g. https://app.launchdarkly.com, https://app.eu.launchdarkly.com or "
@@ -102,12 +110,81 @@ _BEARER_NOTE = (
 )
 
 
-def _start_sandbox(state: Path) -> Connection:
-    from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, Sandbox
+def _start_sandbox(state: Path, seed: Path | None) -> Connection:
+    from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN
 
-    seed = None if state.exists() else quickstart_seed_path()
-    state.parent.mkdir(parents=True, exist_ok=True)
-    sandbox = Sandbox(seed=seed, state_path=state).start()
+    sandbox = start_sandbox(
+        state=state, seed=seed, default_seed=quickstart_seed_path(), names=SANDBOX_OPTION_NAMES
+    )
     return Connection(
         sandbox.url, DEFAULT_TOKEN, sandbox, segment_url=sandbox.url, segment_token=DEFAULT_SEGMENT_TOKEN
     )
+
+
+@dataclass(frozen=True)
+class SandboxOptionNames:
+    """How the command that starts a sandbox names its state and seed options, for messages."""
+
+    state: str
+    seed: str
+    port: str | None = None
+
+
+SANDBOX_OPTION_NAMES = SandboxOptionNames(state="--sandbox=FILE", seed="--sandbox-seed")
+SANDBOX_SEED_HELP = 'the seed format is in the README, "The sandbox"'
+
+
+def start_sandbox(
+    *,
+    state: Path | None,
+    seed: Path | None,
+    names: SandboxOptionNames,
+    default_seed: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency_ms: float = 0,
+    faults: str | None = None,
+) -> Sandbox:
+    """Start a sandbox serving the account in ``state`` (a JSON state file; created from ``seed``,
+    else ``default_seed``, when new). A state file that is not one, a seed that is not valid, a
+    state made from another seed than the one given, or a port in use is a ``SandboxError``."""
+    from ldseg.sandbox import Sandbox, SeedError, ServeError, StateError, load_seed, seed_digest
+
+    existed = state is not None and state.exists()
+    if seed is not None and not seed.exists():
+        raise SandboxError(f"Cannot start the sandbox: the seed file {seed} does not exist.")
+    try:
+        doc = load_seed(seed) if seed is not None else None
+    except SeedError as e:
+        raise SandboxError(f"Cannot start the sandbox: {e} ({SANDBOX_SEED_HELP}).") from None
+    if doc is None and not existed and default_seed is not None:
+        doc = load_seed(default_seed)
+    try:
+        sandbox = Sandbox(
+            seed=doc, state_path=state, host=host, port=port, latency_ms=latency_ms, faults=faults
+        )
+    except StateError as e:
+        raise SandboxError(
+            f"Cannot start the sandbox: {e}. {names.state} names the file where the sandbox keeps its "
+            f"account between runs, which it writes itself; to start from a seed of your own, use "
+            f"{names.seed} {state}. A damaged state file can be deleted to start over."
+        ) from None
+    except SeedError as e:
+        raise SandboxError(f"Cannot start the sandbox: {seed}: {e} ({SANDBOX_SEED_HELP}).") from None
+    except (ValueError, OSError) as e:
+        raise SandboxError(f"Cannot start the sandbox: {e}.") from None
+    if existed and doc is not None and sandbox.seed_digest != seed_digest(doc):
+        raise SandboxError(
+            f"The sandbox state file {state} already exists and was not made from the seed {seed} "
+            "(it holds the account as earlier runs left it, so that consecutive commands see one "
+            f"account). Delete it to start over from {seed}, or give this seed a state file of its own "
+            f"with {names.state}."
+        )
+    try:
+        return sandbox.start()
+    except ServeError as e:
+        other = f"pick another port with {names.port} (0 takes a free one)" if names.port else "try again"
+        fix = f"Stop that program, or {other}." if e.in_use else "Is the host an address of this machine?"
+        raise SandboxError(f"Cannot start the sandbox: {e}. {fix}") from None
+    except OSError as e:
+        raise SandboxError(f"Cannot start the sandbox: {e.strerror or e}.") from None

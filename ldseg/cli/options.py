@@ -1,6 +1,7 @@
 """The options commands share, and the typed objects they become.
 
-Global options (``--debug``, ``--quiet``, ``--no-color``, ``--base-uri``, ``--sandbox[=STATE]``)
+Global options (``--debug``, ``--quiet``, ``--no-color``, ``--base-uri``, ``--sandbox[=STATE]``,
+``--sandbox-seed``)
 work before and after the command name (``ldseg --sandbox plan`` or ``ldseg plan --sandbox``) on
 every command: both positions fill in the invocation's one ``Settings`` object, which a command
 receives as its first argument (``@pass_settings``). Option groups (``--target/--project/--env``,
@@ -41,6 +42,8 @@ class Settings:
     #: ``--sandbox``: the embedded sandbox, with its state in ``sandbox_state`` (None: the default file)
     sandbox: bool = False
     sandbox_state: str | None = None
+    #: ``--sandbox-seed``: the seed a new sandbox state file is made from (implies ``--sandbox``)
+    sandbox_seed: str | None = None
 
     def apply_to_console(self) -> None:
         console.quiet = self.quiet
@@ -98,6 +101,13 @@ GLOBAL_OPTIONS: list[Callable[[Any], Any]] = [
         "(default .ldseg/sandbox.json).",
     ),
     _global_option("--sandbox-state", attr="sandbox_state", hidden=True),
+    _global_option(
+        "--sandbox-seed",
+        attr="sandbox_seed",
+        metavar="FILE",
+        help="Start the embedded sandbox (implies --sandbox) from this seed (YAML or JSON) when its "
+        "state file is new; a state file made from another seed is refused.",
+    ),
 ]
 
 
