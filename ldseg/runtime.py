@@ -11,21 +11,47 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from ldseg.console import console
 from ldseg.errors import SandboxError, UsageError
-from ldseg.ld.client import DEFAULT_ADVICE, DEFAULT_BASE_URI, DEFAULT_PARALLELISM, READ_FACTOR, LDClient
+from ldseg.ld.client import (
+    DEFAULT_ADVICE,
+    DEFAULT_BASE_URI,
+    DEFAULT_DEADLINE,
+    DEFAULT_PARALLELISM,
+    READ_FACTOR,
+    LDClient,
+)
 from ldseg.resources import quickstart_seed_path
+from ldseg.transport import Timeouts
 
 if TYPE_CHECKING:
     from ldseg.sandbox import Sandbox
 
 DEFAULT_SANDBOX_STATE = ".ldseg/sandbox.json"
 TOKEN_VARS = ("LD_ACCESS_TOKEN", "LAUNCHDARKLY_ACCESS_TOKEN")
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """How long ldseg waits on the network (``--connect-timeout``, ``--read-timeout``,
+    ``--request-deadline``): per attempt, and for one request with its retries and waits."""
+
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    deadline: float = DEFAULT_DEADLINE
+
+    def advice(self) -> str:
+        """What to do about a timeout, with the values in force."""
+        return (
+            "If LaunchDarkly is slow rather than down, allow more time: --connect-timeout, "
+            f"--read-timeout, --request-deadline (now {self.timeouts.connect:g}, "
+            f"{self.timeouts.read:g} and {self.deadline:g} s)."
+        )
 
 
 @dataclass
@@ -40,10 +66,21 @@ class Connection:
     #: with ``--sandbox``: where the sandbox serves Segment's APIs, and the Public API token to send
     segment_url: str | None = None
     segment_token: str | None = None
+    limits: TimeLimits = field(default_factory=TimeLimits)
 
     def client(self, parallelism: int = DEFAULT_PARALLELISM, advice: str = DEFAULT_ADVICE) -> LDClient:
-        """``advice``: what to do when a request's retry budget is spent, in the command's terms."""
-        return LDClient(self.base_uri, self.token, parallelism=parallelism, advice=advice)
+        """``advice``: what to do when a request's retry budget is spent, in the command's terms.
+        While requests wait (slow answers, retries, rate limits) it says so on stderr."""
+        return LDClient(
+            self.base_uri,
+            self.token,
+            parallelism=parallelism,
+            advice=advice,
+            timeouts=self.limits.timeouts,
+            retry_budget=self.limits.deadline,
+            timeout_advice=self.limits.advice(),
+            say=console.info,
+        )
 
     def reader(self, parallelism: int = DEFAULT_PARALLELISM) -> LDClient:
         """A client for reading: GETs run READ_FACTOR times as concurrently as writes."""
@@ -68,11 +105,19 @@ def connect(
     base_uri: str | None,
     sandbox_state: str | None,
     sandbox_seed: str | None = None,
+    limits: TimeLimits | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Connection:
     """Resolve the connection from options and the environment (options win). ``sandbox_state``
     ("" for the default file) or ``sandbox_seed`` selects the embedded sandbox."""
-    env = os.environ if env is None else env
+    conn = _connect(base_uri, sandbox_state, sandbox_seed, os.environ if env is None else env)
+    conn.limits = limits or TimeLimits()
+    return conn
+
+
+def _connect(
+    base_uri: str | None, sandbox_state: str | None, sandbox_seed: str | None, env: Mapping[str, str]
+) -> Connection:
     if sandbox_state is not None or sandbox_seed is not None:
         state = Path(sandbox_state or DEFAULT_SANDBOX_STATE)
         return _start_sandbox(state, None if sandbox_seed is None else Path(sandbox_seed))

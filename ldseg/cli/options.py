@@ -1,7 +1,7 @@
 """The options commands share, and the typed objects they become.
 
 Global options (``--debug``, ``--quiet``, ``--no-color``, ``--base-uri``, ``--sandbox[=STATE]``,
-``--sandbox-seed``)
+``--sandbox-seed``, ``--connect-timeout``, ``--read-timeout``, ``--request-deadline``)
 work before and after the command name (``ldseg --sandbox plan`` or ``ldseg plan --sandbox``) on
 every command: both positions fill in the invocation's one ``Settings`` object, which a command
 receives as its first argument (``@pass_settings``). Option groups (``--target/--project/--env``,
@@ -20,9 +20,12 @@ import click
 from click.core import ParameterSource
 
 from ldseg.console import console, want_color
+from ldseg.ld.client import DEFAULT_DEADLINE
+from ldseg.runtime import TimeLimits
 from ldseg.scoping import Scoping
 from ldseg.segment import DEFAULT_API_URL, DEFAULT_PUBLIC_API_URL
 from ldseg.smoke import SmokeOptions
+from ldseg.transport import Timeouts
 
 #: exit codes; 3, apply refused by the safety rails, is UnsafePlanError.exit_code
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -44,6 +47,14 @@ class Settings:
     sandbox_state: str | None = None
     #: ``--sandbox-seed``: the seed a new sandbox state file is made from (implies ``--sandbox``)
     sandbox_seed: str | None = None
+    #: ``--connect-timeout``, ``--read-timeout`` (per attempt) and ``--request-deadline``
+    connect_timeout: float = Timeouts().connect
+    read_timeout: float = Timeouts().read
+    request_deadline: float = DEFAULT_DEADLINE
+
+    @property
+    def limits(self) -> TimeLimits:
+        return TimeLimits(Timeouts(self.connect_timeout, self.read_timeout), self.request_deadline)
 
     def apply_to_console(self) -> None:
         console.quiet = self.quiet
@@ -107,6 +118,31 @@ GLOBAL_OPTIONS: list[Callable[[Any], Any]] = [
         metavar="FILE",
         help="Start the embedded sandbox (implies --sandbox) from this seed (YAML or JSON) when its "
         "state file is new; a state file made from another seed is refused.",
+    ),
+    _global_option(
+        "--connect-timeout",
+        attr="connect_timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        envvar="LDSEG_CONNECT_TIMEOUT",
+        metavar="SECONDS",
+        help=f"Wait this long for a connection (default {Timeouts().connect:g}; also LDSEG_CONNECT_TIMEOUT).",
+    ),
+    _global_option(
+        "--read-timeout",
+        attr="read_timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        envvar="LDSEG_READ_TIMEOUT",
+        metavar="SECONDS",
+        help=f"Wait this long for each answer (default {Timeouts().read:g}; also LDSEG_READ_TIMEOUT).",
+    ),
+    _global_option(
+        "--request-deadline",
+        attr="request_deadline",
+        type=click.FloatRange(min=0, min_open=True),
+        envvar="LDSEG_REQUEST_DEADLINE",
+        metavar="SECONDS",
+        help=f"Give up on a request after this long, retries, timeouts and waits included (default "
+        f"{DEFAULT_DEADLINE:g}; also LDSEG_REQUEST_DEADLINE).",
     ),
 ]
 
