@@ -397,7 +397,8 @@ class SmokeRunner:
         try:
             return Workspace(sources=tuple(public.sources()))
         except SegmentAuthError as exc:
-            return Workspace(unavailable=f"{exc} (the token used: {self.segment.token_label})")
+            reason = str(exc).rstrip(".")
+            return Workspace(unavailable=f"{reason} (the token used: {self.segment.token_label})")
         except SegmentError as exc:
             return Workspace(unavailable=str(exc))
 

@@ -6,6 +6,7 @@ PASS rests on and why something is UNVERIFIED; the summary line counts the verdi
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,9 @@ from ldseg.smoke import SmokeResult, Verdict
 _COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.UNVERIFIED: "yellow"}
 _VERDICT_WIDTH = max(len(v.value) for v in Verdict)
 _OUTCOME_WIDTH = len("unverified")
+#: text lines stay within this many characters: a check's detail is wrapped under itself
+LINE_WIDTH = 120
+_DETAIL_INDENT = " " * (6 + _OUTCOME_WIDTH + 2)
 
 
 def summary_line(results: Sequence[SmokeResult]) -> str:
@@ -43,10 +47,24 @@ def render_smoke_text(results: Sequence[SmokeResult], *, color: bool = False) ->
             verdict = click.style(verdict, fg=_COLORS[r.verdict], bold=True)
         lines.append(f"  {verdict}  {visible(str(r.address)).ljust(width)}  {visible(r.kind)}")
         for c in r.checks:
-            lines.append(visible(f"      {c.outcome.value.ljust(_OUTCOME_WIDTH)}  {c.name}: {c.detail}"))
+            lines += _wrapped(
+                f"      {c.outcome.value.ljust(_OUTCOME_WIDTH)}  {visible(f'{c.name}: {c.detail}')}"
+            )
     summary = summary_line(results)
     lines += ["", click.style(summary, bold=True) if color else summary]
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(line: str) -> list[str]:
+    """A check's line, wrapped within LINE_WIDTH under the start of its detail (ids, URLs and
+    other long words are never cut)."""
+    return textwrap.wrap(
+        line,
+        LINE_WIDTH,
+        subsequent_indent=_DETAIL_INDENT,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [line]
 
 
 def render_smoke_markdown(results: Sequence[SmokeResult], files: Sequence[str]) -> str:

@@ -65,12 +65,16 @@ def _plan_now(
     request = what_to_read(desired, scoping.scopes(desired), types)
     with conn.reader(parallelism) as client:
         progress = Progress(
-            "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
+            "Reading LaunchDarkly", lambda: _count(client.request_count, "request"), enabled=not console.quiet
         )
         with progress:
             live = read(client, request)
     plan = make_plan(desired, live, scoping, PlanOptions(rotate_secrets=rotate_secrets))
     return plan, live
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:
@@ -127,7 +131,7 @@ def _applied_message(planned: int, others: int) -> str:
         "config changes none of them; nothing was changed."
     )
     if not others:
-        return text + " There is nothing left to do (`ldseg plan` says \"No changes.\")."
+        return text + ' There is nothing left to do (`ldseg plan` says "No changes.").'
     what = "1 other change" if others == 1 else f"{others:,} other changes"
     return text + f" A plan made now has {what}: run `ldseg plan --out` again and review it."
 
@@ -149,7 +153,9 @@ def apply_plan(
         applier = Applier(LDWriter(client), desired, comment, parallelism=parallelism, on_result=on_result)
         total = len(plan.changes)
         progress = Progress(
-            "Applying", lambda: f"{len(applier.report.results)}/{total} changes", enabled=not console.quiet
+            "Applying",
+            lambda: f"{len(applier.report.results)}/{_count(total, 'change')}",
+            enabled=not console.quiet,
         )
         with progress, _stopping_on_signals(applier):
             return applier.apply(plan)
