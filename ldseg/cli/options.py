@@ -89,6 +89,18 @@ def _global_option(*decls: str, attr: str, **attrs: Any) -> Callable[[F], F]:
     return click.option(*decls, callback=_setting(attr), expose_value=False, is_eager=True, **attrs)
 
 
+def _seconds_option(flag: str, attr: str, help: str) -> Callable[[F], F]:
+    """A global time limit in seconds, also set by ``LDSEG_<ATTR>``."""
+    return _global_option(
+        flag,
+        attr=attr,
+        type=click.FloatRange(min=0, min_open=True),
+        envvar=f"LDSEG_{attr.upper()}",
+        metavar="SECONDS",
+        help=help,
+    )
+
+
 GLOBAL_OPTIONS: list[Callable[[Any], Any]] = [
     _global_option("--debug", attr="debug", is_flag=True, help="Show tracebacks for errors."),
     _global_option(
@@ -119,29 +131,20 @@ GLOBAL_OPTIONS: list[Callable[[Any], Any]] = [
         help="Start the embedded sandbox (implies --sandbox) from this seed (YAML or JSON) when its "
         "state file is new; a state file made from another seed is refused.",
     ),
-    _global_option(
+    _seconds_option(
         "--connect-timeout",
-        attr="connect_timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        envvar="LDSEG_CONNECT_TIMEOUT",
-        metavar="SECONDS",
-        help=f"Wait this long for a connection (default {Timeouts().connect:g}; also LDSEG_CONNECT_TIMEOUT).",
+        "connect_timeout",
+        f"Wait this long for a connection (default {Timeouts().connect:g}; also LDSEG_CONNECT_TIMEOUT).",
     ),
-    _global_option(
+    _seconds_option(
         "--read-timeout",
-        attr="read_timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        envvar="LDSEG_READ_TIMEOUT",
-        metavar="SECONDS",
-        help=f"Wait this long for each answer (default {Timeouts().read:g}; also LDSEG_READ_TIMEOUT).",
+        "read_timeout",
+        f"Wait this long for each answer (default {Timeouts().read:g}; also LDSEG_READ_TIMEOUT).",
     ),
-    _global_option(
+    _seconds_option(
         "--request-deadline",
-        attr="request_deadline",
-        type=click.FloatRange(min=0, min_open=True),
-        envvar="LDSEG_REQUEST_DEADLINE",
-        metavar="SECONDS",
-        help=f"Give up on a request after this long, retries, timeouts and waits included (default "
+        "request_deadline",
+        f"Give up on a request after this long, retries, timeouts and waits included (default "
         f"{DEFAULT_DEADLINE:g}; also LDSEG_REQUEST_DEADLINE).",
     ),
 ]
