@@ -7,6 +7,7 @@ and merging of several files (duplicates across files name both locations).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import fastjsonschema
 
-from ldseg import kinds
+from ldseg import kinds, secrets
 from ldseg.errors import ConfigError, Problem
 from ldseg.interpolate import interpolate
 from ldseg.model import (
@@ -30,6 +31,7 @@ from ldseg.model import (
     ScopeSpec,
     Settings,
     Unresolved,
+    glob_problem,
 )
 from ldseg.resources import load_schema
 from ldseg.yamlsource import YamlDocument, load_yaml
@@ -52,7 +54,7 @@ class LoadResult:
 
 def config_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Problem]]:
     """Expand ``-c`` arguments: files as given, directories to their sorted ``*.yaml``/``*.yml``."""
-    out: list[Path] = []
+    out: dict[Path, Path] = {}  # resolved path -> as given: a file named twice is read once
     problems: list[Problem] = []
     for raw in paths or [DEFAULT_CONFIG]:
         p = Path(raw)
@@ -60,13 +62,14 @@ def config_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], l
             found = sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file())
             if not found:
                 problems.append(Problem(str(p), 0, "the directory holds no *.yaml or *.yml files"))
-            out.extend(found)
+            for q in found:
+                out.setdefault(q.resolve(), q)
         elif p.is_file():
-            out.append(p)
+            out.setdefault(p.resolve(), p)
         else:
             hint = " (create one, or pass -c PATH)" if not paths else ""
             problems.append(Problem(str(p), 0, f"no such file or directory{hint}"))
-    return out, problems
+    return list(out.values()), problems
 
 
 def load(
@@ -132,6 +135,16 @@ def _read(path: Path, result: LoadResult) -> YamlDocument | None:
         line = raw.count(b"\n", 0, exc.start) + 1
         result.errors.append(Problem(name, line, f"the file is not valid UTF-8 (byte {exc.start})"))
         return None
+    if _is_saved_plan(text):
+        result.errors.append(
+            Problem(
+                name,
+                0,
+                f"this is a saved plan, not a config: use `ldseg apply {name}` to apply it or "
+                f"`ldseg show {name}` to see it",
+            )
+        )
+        return None
     doc, problems = load_yaml(text, name)
     result.errors.extend(problems)
     if doc is None or problems:
@@ -147,6 +160,18 @@ def _read(path: Path, result: LoadResult) -> YamlDocument | None:
     return doc
 
 
+def _is_saved_plan(text: str) -> bool:
+    """A JSON document with ``format_version`` and ``changes``: what ``plan --out`` writes, given
+    where a config is expected (``plan -c plan.json``)."""
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "format_version" in doc and "changes" in doc
+
+
 def _interpolate_tree(
     doc: YamlDocument, env: Mapping[str, str], offline: bool, result: LoadResult
 ) -> dict[str, Any]:
@@ -157,7 +182,12 @@ def _interpolate_tree(
             return {k: walk(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v, (*path, i)) for i, v in enumerate(value)]
-        if not isinstance(value, str) or "$" not in value:
+        if not isinstance(value, str):
+            return value
+        secret = _is_secret_path(doc.data, path)
+        if "$" not in value:
+            if secret:
+                _check_secret(doc, path, value, (), env, result)
             return value
         res = interpolate(value, env)
         line = doc.line_of(path)
@@ -172,16 +202,45 @@ def _interpolate_tree(
                 result.warnings.append(
                     Problem(doc.file, line, f"environment variable {var} is not set", "warning")
                 )
-            elif not _is_secret_path(doc.data, path):
+            elif not secret:
                 result.errors.append(
                     Problem(doc.file, line, f"environment variable {var} is not set and has no default")
                 )
         if res.missing:
             return _Unresolved(value, res.missing)
+        if secret:
+            _check_secret(doc, path, res.value, res.used, env, result)
         return res.value
 
     out: dict[str, Any] = walk(doc.data, ())
     return out
+
+
+def _check_secret(
+    doc: YamlDocument,
+    path: tuple[str | int, ...],
+    value: str,
+    variables: Sequence[str],
+    env: Mapping[str, str],
+    result: LoadResult,
+) -> None:
+    """A secret with surrounding whitespace or control characters is an error naming the variable
+    it came from: it is almost always a mistake (a trailing newline from ``echo`` or a copied CI
+    secret), and it would be sent to LaunchDarkly as part of the secret. The value is never shown."""
+    what = secrets.flaw(value)
+    if what is None:
+        return
+    blamed = next(((v, f) for v in variables if (f := secrets.flaw(env[v]))), None)
+    source = f"the environment variable {blamed[0]} {blamed[1]}" if blamed else f"the value {what}"
+    result.errors.append(
+        Problem(
+            doc.file,
+            doc.line_of(path),
+            f"{_where(path)} is a secret, and {source}: LaunchDarkly would store that as part of the "
+            "secret. Remove it (surrounding whitespace and control characters are copy-paste or CI "
+            "mistakes, such as the newline of `echo`)",
+        )
+    )
 
 
 class _Unresolved(str):
@@ -291,6 +350,12 @@ def _describe(err: ValidationError) -> Iterable[tuple[tuple[str | int, ...], str
         missing = str(err.message).split("'")[1] if "'" in err.message else err.message
         what = "config field" if path and path[-1] == "config" else "key"
         yield path, f"{where}: missing required {what} {missing!r}"
+        return
+    if v == "anyOf" and all(set(s) == {"required"} for s in cast(list[Any], err.validator_value)):
+        # "at least one of these fields"; jsonschema's own message shows the whole object, secrets too
+        names = " or ".join(repr(f) for s in cast(list[Any], err.validator_value) for f in s["required"])
+        what = "config field" if path and path[-1] == "config" else "key"
+        yield path, f"{where}: needs at least one {what} of {names}"
         return
     if v == "type":
         want = err.validator_value
@@ -409,7 +474,9 @@ def _merge_scope(
     loc: Locator,
     result: LoadResult,
 ) -> None:
-    scope.ignore.update(dict.fromkeys(env.get("ignore_destinations") or []))
+    ignore = env.get("ignore_destinations") or []
+    _check_globs(ignore, (*base, "ignore_destinations"), loc, result)
+    scope.ignore.update(dict.fromkeys(ignore))
     if "export" in env:
         here = loc((*base, "export"))
         if scope.export is not None:
@@ -422,7 +489,7 @@ def _merge_scope(
                 )
             )
         else:
-            scope.export = _export(env["export"] or {}, (*base, "export"), loc)
+            scope.export = _export(env["export"] or {}, (*base, "export"), loc, result)
     if "destinations" not in env:
         return
     if scope.destinations is None:
@@ -486,21 +553,41 @@ def _destination(
     )
 
 
-def _export(raw: dict[str, Any], path: tuple[str, ...], loc: Locator) -> ExportSpec:
+def _export(raw: dict[str, Any], path: tuple[str, ...], loc: Locator, result: LoadResult) -> ExportSpec:
     flags = raw.get("flags")
     selection = None
     if flags is not None:
-        keys = tuple(flags.get("keys") or ())
+        lists = {name: tuple(flags.get(name) or ()) for name in ("keys", "tags", "except")}
+        where = {
+            name: {item: loc((*path, "flags", name, i)) for i, item in enumerate(items)}
+            for name, items in lists.items()
+        }
+        _check_globs(lists["keys"], (*path, "flags", "keys"), loc, result)
+        _check_globs(lists["except"], (*path, "flags", "except"), loc, result)
         selection = FlagSelection(
             all=bool(flags.get("all", False)),
-            keys=keys,
-            tags=tuple(flags.get("tags") or ()),
-            except_=tuple(flags.get("except") or ()),
+            keys=lists["keys"],
+            tags=lists["tags"],
+            except_=lists["except"],
             others=flags.get("others", "keep"),
             location=loc((*path, "flags")),
-            key_locations={k: loc((*path, "flags", "keys", i)) for i, k in enumerate(keys)},
+            key_locations=where["keys"],
+            tag_locations=where["tags"],
+            except_locations=where["except"],
         )
     return ExportSpec(location=loc(path), new_flags=raw.get("new_flags"), flags=selection)
+
+
+def _check_globs(patterns: Sequence[str], path: tuple[str, ...], loc: Locator, result: LoadResult) -> None:
+    """A glob fnmatch would read as something else than meant (an unclosed ``[``, a reversed
+    range) is an error at its line."""
+    for i, pattern in enumerate(patterns):
+        why = glob_problem(pattern)
+        if why is not None:
+            here = loc((*path, i))
+            result.errors.append(
+                Problem(here.file, here.line, f"{_where(path)}: {pattern!r} is not a valid glob: {why}")
+            )
 
 
 def _raw_at(data: Any, path: tuple[str, ...]) -> Any:

@@ -19,11 +19,13 @@ class Interpolated:
     value: str
     missing: tuple[str, ...]  # referenced, unset and without default
     malformed: tuple[str, ...] = ()  # "${...}" fragments that are not valid references
+    used: tuple[str, ...] = ()  # variables whose value is part of ``value``, to name in messages
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
     missing: list[str] = []
     malformed: list[str] = []
+    used: list[str] = []
 
     def sub(m: re.Match[str]) -> str:
         whole = m.group(0)
@@ -35,6 +37,7 @@ def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
             return whole
         value = env.get(name)
         if value:
+            used.append(name)
             return value
         if default is not None:
             return default
@@ -44,4 +47,4 @@ def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
         return value
 
     result = _TOKEN.sub(sub, text)
-    return Interpolated(result, tuple(missing), tuple(malformed))
+    return Interpolated(result, tuple(missing), tuple(malformed), tuple(used))

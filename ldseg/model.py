@@ -61,6 +61,32 @@ def has_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
+def compile_globs(globs: Iterable[str]) -> re.Pattern[str]:
+    """One regular expression matching what any of ``globs`` matches."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
+
+
+_RANGE = re.compile(r"(.)-(.)", re.DOTALL)
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a usable glob, or None. Python's fnmatch takes a ``[`` without its
+    ``]`` for a literal ``[`` and drops a reversed range (``[z-a]``), so both would pass silently
+    and select something else than meant: ldseg refuses them. The parse follows fnmatch's (``!``
+    negates, a ``]`` first in a class is literal)."""
+    i = pattern.find("[")
+    while i >= 0:
+        start = i + 1 + (pattern[i + 1 : i + 2] == "!")  # the class's characters, after a "!"
+        end = pattern.find("]", start + (pattern[start : start + 1] == "]"))
+        if end < 0:
+            return "a '[' is never closed by a ']' (write [[] for a literal '[')"
+        for a, b in _RANGE.findall(pattern[start:end]):
+            if a > b:
+                return f"the range {a}-{b} in {pattern[i : end + 1]} is reversed (did you mean {b}-{a}?)"
+        i = pattern.find("[", end + 1)
+    return None
+
+
 @dataclass(frozen=True)
 class Patterns:
     """A list of exact strings and globs compiled once, so that matching one value costs a set
@@ -76,8 +102,7 @@ class Patterns:
         globs = tuple(dict.fromkeys(p for p in self.items if has_glob(p)))
         object.__setattr__(self, "exact", frozenset(p for p in self.items if not has_glob(p)))
         object.__setattr__(self, "globs", globs)
-        rx = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs)) if globs else None
-        object.__setattr__(self, "_rx", rx)
+        object.__setattr__(self, "_rx", compile_globs(globs) if globs else None)
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -141,8 +166,11 @@ class FlagSelection:
     except_: tuple[str, ...] = ()
     others: Literal["keep", "off"] = "keep"
     location: Location = Location("", 0)
-    #: where each exact key was declared, to report keys that do not exist
+    #: where each key (exact or glob), tag and except entry was declared, to report keys that do
+    #: not exist and selectors that match nothing
     key_locations: Mapping[str, Location] = field(default_factory=dict)
+    tag_locations: Mapping[str, Location] = field(default_factory=dict)
+    except_locations: Mapping[str, Location] = field(default_factory=dict)
 
     _keys: Patterns = field(init=False, repr=False, compare=False)
     _except: Patterns = field(init=False, repr=False, compare=False)
@@ -155,15 +183,26 @@ class FlagSelection:
 
     def selects(self, key: str, tags: Iterable[str]) -> bool:
         """O(1) in the number of exact keys: compiled once, at construction."""
-        if self._except.matches(key):
-            return False
-        if self.all or self._keys.matches(key):
-            return True
-        return not self._tags.isdisjoint(tags)
+        return self.candidate(key, tags) and not self.excludes(key)
+
+    def candidate(self, key: str, tags: Iterable[str]) -> bool:
+        """Selected by ``all``, ``keys`` or ``tags``, before ``except`` takes flags out."""
+        return self.all or self._keys.matches(key) or not self._tags.isdisjoint(tags)
+
+    def excludes(self, key: str) -> bool:
+        return self._except.matches(key)
 
     @property
     def exact_keys(self) -> frozenset[str]:
         return self._keys.exact
+
+    @property
+    def key_patterns(self) -> Patterns:
+        return self._keys
+
+    @property
+    def except_patterns(self) -> Patterns:
+        return self._except
 
     @property
     def only_exact_keys(self) -> bool:
@@ -301,6 +340,9 @@ class LiveState:
     #: projects that do not exist; environments that do not exist in a project that does
     missing_projects: frozenset[str] = frozenset()
     missing_environments: frozenset[Scope] = frozenset()
+    #: projects whose flags were listed: every flag a selection could match is in ``flags``
+    #: (not so for a project read flag by flag, a few exact keys)
+    flags_listed: frozenset[str] = frozenset()
     #: (project, key) of exact keys that do not exist, and of those that are archived
     missing_keys: frozenset[tuple[str, str]] = frozenset()
     archived_keys: frozenset[tuple[str, str]] = frozenset()
@@ -342,8 +384,9 @@ class FlagNeeds:
         return cls(project, tuple((e, FlagSelection(others="off")) for e in sorted(envs)))
 
     def wanted(self, key: str, tags: Iterable[str]) -> bool:
-        """Does some scope plan this flag? O(scopes): each selection is compiled."""
-        return self.needs_all or any(s.selects(key, tags) for _, s in self.selections)
+        """Does some scope plan this flag, or take it out of its selection with ``except`` (the
+        planner counts what each except entry takes out)? O(scopes): each selection is compiled."""
+        return self.needs_all or any(s.candidate(key, tags) for _, s in self.selections)
 
 
 @dataclass(frozen=True)

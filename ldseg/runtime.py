@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from ldseg import secrets
 from ldseg.console import console
 from ldseg.errors import SandboxError, UsageError
 from ldseg.ld.client import (
@@ -137,16 +138,39 @@ def _connect(
         raise UsageError(
             f"The base URI {uri!r} has a path; give the host only (ldseg adds /api/v2/...). {examples}"
         )
-    token = next((env[v] for v in TOKEN_VARS if env.get(v)), None)
+    var, raw = next(((v, env[v]) for v in TOKEN_VARS if env.get(v)), ("", ""))
+    token, notes = _clean_token(var, raw)
+    return Connection(uri, token, notes=notes)
+
+
+def _clean_token(var: str, raw: str) -> tuple[str, tuple[str, ...]]:
+    """The token to send, and what was wrong with how it was given. Surrounding whitespace (the
+    newline of ``echo``, a copied CI secret) is removed with a warning: no LaunchDarkly token holds
+    any, and the token is only sent, never stored, so removing it cannot change which token is
+    meant. A control character inside is an error. (A destination secret with either is an error:
+    it would be stored in LaunchDarkly.) The token itself is never shown."""
+    token = raw.strip()
     if not token:
         raise UsageError(
             "No LaunchDarkly access token: set LD_ACCESS_TOKEN (or LAUNCHDARKLY_ACCESS_TOKEN) to a "
             "personal or service access token, or try ldseg against the embedded sandbox with --sandbox."
         )
-    token = token.strip()
+    notes: list[str] = []
+    if token != raw:
+        notes.append(
+            f"The access token in {var} {secrets.flaw(raw)}; ldseg sends it without the surrounding "
+            f"whitespace. Remove that from {var} to silence this warning."
+        )
     if token.lower().startswith("bearer "):  # LD wants the raw token, no Bearer prefix
-        return Connection(uri, token[7:].strip(), notes=(_BEARER_NOTE,))
-    return Connection(uri, token)
+        token = token[7:].strip()
+        notes.append(_BEARER_NOTE)
+    flaw = secrets.flaw(token)
+    if flaw is not None:
+        raise UsageError(
+            f"The access token in {var} {flaw}; no LaunchDarkly access token does. Set {var} to the "
+            "token alone."
+        )
+    return token, tuple(notes)
 
 
 _BEARER_NOTE = (

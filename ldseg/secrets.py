@@ -1,4 +1,5 @@
-"""Secrets: comparing a desired secret with LaunchDarkly's mask, fingerprints, and redaction.
+"""Secrets: comparing a desired secret with LaunchDarkly's mask, values that cannot be meant,
+fingerprints, and redaction.
 
 LaunchDarkly returns destination secrets masked, in a format it does not document. ldseg therefore
 never compares a secret with the mask for equality. It only looks for a *visible contradiction*:
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any
@@ -49,6 +51,33 @@ def compare_secret(live: Any, desired: str) -> SecretState:
     if desired.startswith(prefix) and desired.endswith(suffix):
         return SecretState.UNKNOWN
     return SecretState.CONTRADICTS
+
+
+_CHAR_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+
+
+def _control(c: str) -> bool:
+    """Control and format characters (C0/C1, zero-width, bidi...): never part of a real secret."""
+    return unicodedata.category(c) in ("Cc", "Cf")
+
+
+def _describe_char(c: str) -> str:
+    return f"{_CHAR_NAMES.get(c, 'a control character' if _control(c) else 'whitespace')} (U+{ord(c):04X})"
+
+
+def flaw(value: str) -> str | None:
+    """What makes ``value`` unlikely to be the secret meant (``"ends with a newline (U+000A)"``),
+    or None. Surrounding whitespace and control characters are copy-paste and CI mistakes
+    (``echo`` into a variable adds a newline); sent as is, they would become part of the secret.
+    The description never shows the value."""
+    if not value:
+        return None
+    if value[0].isspace() or _control(value[0]):
+        return f"starts with {_describe_char(value[0])}"
+    if value[-1].isspace() or _control(value[-1]):
+        return f"ends with {_describe_char(value[-1])}"
+    bad = next((c for c in value if _control(c)), None)
+    return None if bad is None else f"contains {_describe_char(bad)}"
 
 
 def fingerprint(value: str, salt: str) -> str:

@@ -63,6 +63,27 @@ if LIBYAML:
     _FAST_LOADER = _CLoader
 
 
+_YAML11: Any = yaml.resolver.Resolver()  # untyped in PyYAML, like the loaders
+#: words some reader takes for a boolean or null, in any case: YAML 1.1 also has y/Y/n/N, which
+#: PyYAML leaves out but other readers (Go's yaml.v2...) do not
+_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+#: what some reader could take for a number though PyYAML does not (YAML 1.2's ``1e5``, the YAML
+#: 1.1 specification's ``-.5``): digits with the letters and marks of numbers only
+_NUMBERISH = re.compile(r"^[-+]?\.?[0-9][0-9a-fA-FxXoO_.:+-]*$")
+
+
+def plain_is_string(text: str) -> bool:
+    """Does ``text`` written plain (unquoted) read back as this very string under YAML 1.1
+    (PyYAML's ``safe_load``, yamllint) as well as under this loader? Not ``on``, ``No``, ``y``,
+    ``null``, ``~``, ``0x1F``, ``1_000``, ``1.5``, ``2024-01-01``... This loader resolves like
+    YAML 1.1 with fewer booleans, so YAML 1.1 saying "a string" settles both; anything that looks
+    like a number to any reader is left out too. (Whether the text can be written plain at all,
+    ``: `` or ``#`` aside, is the writer's concern.)"""
+    if not text or text.lower() in _WORDS or _NUMBERISH.match(text):
+        return False
+    return bool(_YAML11.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)
+
+
 @dataclass
 class YamlDocument:
     """A parsed file: its data and the line (1-based) of every key and item, by path."""

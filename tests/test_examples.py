@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from ldseg.cli import cli
+from ldseg.yamlsource import load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINES = [
@@ -85,6 +87,25 @@ def test_multi_file_example_validates() -> None:
 def test_quickstart_validates() -> None:
     result = CliRunner().invoke(cli, ["validate", "-c", str(REPO / "examples" / "quickstart" / "ldseg.yaml")])
     assert result.exit_code == 0, result.output
+
+
+def configs_users_copy() -> Iterator[tuple[str, str]]:
+    for path in [
+        REPO / "examples" / "quickstart" / "ldseg.yaml",
+        *(REPO / "examples" / "multi-file").glob("*.yaml"),
+    ]:
+        yield path.name, path.read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)):
+        yield f"README.md yaml block {i + 1}", textwrap.dedent(block)
+
+
+@pytest.mark.parametrize(("name", "text"), list(configs_users_copy()), ids=lambda v: str(v)[:30])
+def test_configs_users_copy_mean_the_same_to_yaml_1_1_tools(name: str, text: str) -> None:
+    """yamllint and PyYAML's safe_load read these as ldseg does (no bare `on:` or `others: off`)."""
+    ours, problems = load_yaml(text, name)
+    assert problems == [] and ours is not None
+    assert yaml.safe_load(text) == ours.data, name
 
 
 def test_pre_commit_hook() -> None:

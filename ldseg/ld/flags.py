@@ -100,6 +100,8 @@ class FlagFacts:
     missing: set[tuple[str, str]] = field(default_factory=set)
     archived: set[tuple[str, str]] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    #: projects whose flags were listed (not read key by key)
+    listed: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -127,6 +129,7 @@ def read_flags(client: LDClient, needs: Sequence[FlagNeeds]) -> FlagFacts:
     singles = [(p, k) for p in projects for k in p.needs.exact_keys if p.needs.by_key or k not in p.seen]
     _fetch_keys(client, singles, out)
     out.flags = {p.needs.project: p.flags for p in projects}
+    out.listed = {p.needs.project for p in projects if not p.needs.by_key}
     return out
 
 

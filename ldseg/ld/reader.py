@@ -63,6 +63,7 @@ def read(client: LDClient, request: ReadRequest) -> LiveState:
     return replace(
         live,
         flags=facts.flags,
+        flags_listed=frozenset(facts.listed),
         missing_keys=frozenset(facts.missing | keys.missing),
         archived_keys=frozenset(facts.archived | keys.archived),
         notes=tuple(facts.notes),

@@ -33,10 +33,15 @@ REQUIRED_CONFIG: dict[str, tuple[str, ...]] = {
     "segment": ("writeKey",),
     "kinesis": ("region", "roleArn", "streamName"),
     "google-pubsub": ("project", "topic"),
-    "mparticle": ("apiKey", "secret"),
+    "mparticle": ("apiKey", "secret", "environment"),
     "azure-event-hubs": ("namespace", "name", "policyName", "policyKey"),
     "snowflake-v2": ("publicKey", "snowflakeHostAddress"),
 }
+# Fields of which a kind needs at least one. mParticle follows the rules of LaunchDarkly's
+# Terraform provider, whose acceptance tests run against the live API, rather than the reference
+# (which lists userIdentity and anonymousUserIdentity as required): apiKey, secret, environment,
+# and userIdentity or userIdentities, either one alone.
+REQUIRED_ANY_CONFIG: dict[str, tuple[str, ...]] = {"mparticle": ("userIdentity", "userIdentities")}
 
 #: ``bypass``: a writer whose role also has LD's ``bypassRequiredApproval`` action, so its flag changes
 #: in approval-gated environments apply directly (LD grants that action through custom roles)

@@ -23,7 +23,7 @@ from ldseg import config
 from ldseg.config import MAX_FILE_BYTES
 from ldseg.errors import ConfigError
 from ldseg.sandbox.testing import SandboxForTests
-from tests.helpers import ONE_DESTINATION
+from tests.helpers import CANARY_WRITE_KEY, ONE_DESTINATION
 from tests.integration.conftest import Runner
 
 ONE = ONE_DESTINATION
@@ -78,6 +78,17 @@ CASES: dict[str, Case] = {
     "missing variable": Case(
         {"ldseg.yaml": edited(ONE, "SEGMENT_WRITE_KEY", "NOT_SET_ANYWHERE")},
         "config.writeKey: environment variable NOT_SET_ANYWHERE is not set",
+    ),
+    "secret with a trailing newline": Case(
+        {"ldseg.yaml": ONE},
+        "ldseg.yaml:9: error: destination web/production/segment-main: config.writeKey is a secret, and "
+        "the environment variable SEGMENT_WRITE_KEY ends with a newline (U+000A)",
+        env={"SEGMENT_WRITE_KEY": CANARY_WRITE_KEY + "\n"},
+    ),
+    "access token with a control character": Case(
+        {"ldseg.yaml": ONE},
+        "The access token in LD_ACCESS_TOKEN contains a control character (U+0007)",
+        env={"LD_ACCESS_TOKEN": "api-wrong\x07-0000"},
     ),
     "project not in LaunchDarkly": Case(
         {"ldseg.yaml": edited(ONE, "  web:", "  nope:")}, "project 'nope' does not exist in LaunchDarkly"
@@ -177,6 +188,32 @@ def test_bad_input(ldseg: Runner, tmp_path: Path, name: str) -> None:
     assert ldseg.sandbox.store.audit_log == []  # nothing changed in LaunchDarkly
     for secret in ("api-wrong-0000", "api-noaccess-0000", "api-reader-0000"):
         assert secret not in result.output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "drift", "test"])
+def test_a_secret_with_a_trailing_newline_stops_before_anything_is_read(ldseg: Runner, command: str) -> None:
+    """`SEGMENT_WRITE_KEY=$'...\\n'` would be planned as a write-key change and written."""
+    cfg = ldseg.config(ONE)
+    args = [command, "-c", cfg] + (["--auto-approve"] if command == "apply" else [])
+    result = ldseg(*args, env={"SEGMENT_WRITE_KEY": CANARY_WRITE_KEY + "\n"})
+    assert result.exit_code == 1
+    assert "SEGMENT_WRITE_KEY ends with a newline" in result.stderr
+    assert ldseg.sandbox.requests() == []  # not even read
+
+
+def test_a_config_given_twice_and_a_saved_plan_given_as_a_config(ldseg: Runner) -> None:
+    cfg = ldseg.config(ONE)
+    twice = ldseg("plan", "-c", cfg, "-c", cfg, "-c", str(ldseg.tmp_path))
+    assert twice.exit_code == 0, twice.output  # one file, read once: nothing "declared twice"
+    plan = str(ldseg.tmp_path / "plan.json")
+    assert ldseg("plan", "-c", cfg, "--out", plan).exit_code == 0
+    for command in ("plan", "apply", "validate"):
+        result = ldseg(command, "-c", plan)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: The configuration has 1 problem:\n  {plan}: error: this is a saved plan, not a config: "
+            f"use `ldseg apply {plan}` to apply it or `ldseg show {plan}` to see it\n"
+        )
 
 
 # --- property-based: random configs validate or fail with ConfigError, never anything else ----

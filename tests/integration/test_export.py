@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ldseg.exporter import variable_name
 from ldseg.resources import quickstart_seed_path
 from ldseg.sandbox import load_seed
 from ldseg.sandbox.testing import SandboxForTests
+from ldseg.yamlsource import load_yaml
+from tests.helpers import ONE_DESTINATION
 from tests.integration.conftest import Runner
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +54,10 @@ EVERY_KIND: list[dict[str, Any]] = [
 ]
 
 
+#: flag keys YAML 1.1 readers take for booleans, null, numbers or dates when they are written plain
+YAML_11_WORDS = ("on", "yes", "N", "null", "123", "0x1F", "1_000", "1.5", "2024-01-01")
+
+
 def edge_seed() -> dict[str, Any]:
     dests: list[dict[str, Any]] = [
         {"project": "web", "environment": "production", "name": f"every {d['kind']}", **d} for d in EVERY_KIND
@@ -63,6 +70,19 @@ def edge_seed() -> dict[str, Any]:
             "kind": "segment",
             "on": True,
             "config": {"writeKey": "wk-unicode-0123456789"},
+        },
+        {  # the Terraform provider's acceptance tests create mParticle destinations like this one
+            "project": "web",
+            "environment": "production",
+            "name": "mparticle identities only",
+            "kind": "mparticle",
+            "on": True,
+            "config": {
+                "apiKey": "mp-key-identities-0123",
+                "secret": "mp-secret-identities-0123",
+                "environment": "development",
+                "userIdentities": [{"ldContextKind": "device", "mparticleUserIdentity": "google"}],
+            },
         },
         {
             "project": "web",
@@ -77,6 +97,13 @@ def edge_seed() -> dict[str, Any]:
             "name": "twin",
             "kind": "kinesis",
             "config": {"region": "r", "roleArn": "a", "streamName": "s"},
+        },
+        {  # words and values YAML 1.1 readers (PyYAML's safe_load, yamllint) would read otherwise
+            "project": "web",
+            "environment": "staging",
+            "name": "on",
+            "kind": "databricks",
+            "config": {"big": 1e20, "word": "yes", "odd": "a\u2028b\x85c", "on": True, "off": "no"},
         },
         {
             "project": "web",
@@ -99,6 +126,7 @@ def edge_seed() -> dict[str, Any]:
                     "on-in-prod": {"trackEvents": {"production": True}},
                     "off": {},
                     "archived-on": {"archived": True, "trackEvents": True},
+                    **{k: {"trackEvents": {"production": True}} for k in YAML_11_WORDS},
                 },
             },
             "all-on": {
@@ -154,10 +182,19 @@ def export_then_plan(ldseg: Runner, *export_args: str) -> tuple[str, str]:
     assert single.exit_code == 0
     again = ldseg("export")
     assert single.stdout == again.stdout  # deterministic
+    for text in [single.stdout, *(p.read_text(encoding="utf-8") for p in sorted(out.iterdir()))]:
+        assert_same_under_yaml_1_1(text)
     cfg = ldseg.config(single.stdout, "single.yaml")
     replanned = ldseg("plan", "-c", cfg, "--detailed-exitcode")
     assert replanned.exit_code == 0, replanned.output
     return single.stdout, exported.stderr + single.stderr
+
+
+def assert_same_under_yaml_1_1(text: str) -> None:
+    """YAML 1.1 readers (PyYAML's safe_load, yamllint) load an exported file as ldseg does."""
+    ours, problems = load_yaml(text, "exported.yaml")
+    assert problems == [] and ours is not None
+    assert yaml.safe_load(text) == ours.data
 
 
 class TestQuickstart:
@@ -211,6 +248,7 @@ class TestEdgeCases:
         for d in EVERY_KIND:
             assert f'"every {d["kind"]}":' in text
         assert '"Segment – prod ✓":' in text
+        assert '"mparticle identities only":' in text and '"mparticleUserIdentity": "google"' in text
         # duplicates are reported, and ignored so that the plan stays clean
         assert "web/staging/twin: 2 destinations share this name" in stderr
         assert '  - "twin"  # 2 destinations share this name (ids ' in text
@@ -221,11 +259,20 @@ class TestEdgeCases:
         empty = text.split("      empty:\n", 1)[1].split("\n      ", 1)[0]
         assert "destinations" not in empty
         assert "archived-on" not in text
+        for word in YAML_11_WORDS:
+            assert f'      - "{word}"\n' in text
+        assert '  "on":\n' in text and "big: 1.0e+20" in text and 'others: "off"' in text
         assert "  all-on:" in text and "flags: {all: true}" in text
         assert "  quiet:" not in text  # no destination, no exporting flag
         for name in ("WRITEKEY", "APIKEY", "SECRET", "POLICYKEY"):
             assert f"_{name}}}" in text
-        for secret in ("wk-abcdef123456", "mp-key-123456789", "az-key-1234567890", "wk-unicode-0123456789"):
+        for secret in (
+            "wk-abcdef123456",
+            "mp-key-123456789",
+            "az-key-1234567890",
+            "wk-unicode-0123456789",
+            "mp-secret-identities-0123",
+        ):
             assert secret not in text + stderr
 
     def test_secrets_once_set_are_compared_with_the_mask(self, ldseg: Runner) -> None:
@@ -249,6 +296,39 @@ class TestEdgeCases:
         bad_env = ldseg("export", "--env", "nope")
         assert bad_env.exit_code == 1
         assert "No environment 'nope'" in bad_env.stderr
+
+
+def test_export_overwrites_only_files_it_generated(ldseg: Runner) -> None:
+    """A hand-written ldseg.yaml is never lost to `export -o`: that needs --force."""
+    hand = ldseg.config(ONE_DESTINATION)
+    refused = ldseg("export", "-o", hand)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: Not overwriting {hand}: it was not generated by `ldseg export` (an exported file starts "
+        "with '# Generated by `ldseg export`'), so it may hold hand-written config. Nothing was written. "
+        "Pass --force to overwrite, or choose another path with -o.\n"
+    )
+    assert Path(hand).read_text() == ONE_DESTINATION.lstrip("\n")
+    assert ldseg.sandbox.requests() == []  # refused before reading the account
+    assert ldseg("export", "-o", hand, "--force").exit_code == 0
+    assert Path(hand).read_text().startswith("# Generated by `ldseg export`")
+    again = ldseg("export", "-o", hand)  # its own file: replaced without --force
+    assert again.exit_code == 0, again.output
+
+
+def test_export_to_a_directory_writes_nothing_if_one_file_is_hand_written(ldseg: Runner) -> None:
+    out = ldseg.tmp_path / "out"
+    assert ldseg("export", "--project", "web", "-o", f"{out}/").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["web.yaml"]
+    assert ldseg("export", "--project", "web", "-o", f"{out}/").exit_code == 0  # its own files
+    (out / "web.yaml").write_text("# my own notes\nversion: 1\n")
+    refused = ldseg("export", "--project", "web", "--project", "mobile", "-o", str(out))
+    assert refused.exit_code == 1
+    assert f"Not overwriting {out / 'web.yaml'}: it was not generated by `ldseg export`" in refused.stderr
+    assert (out / "web.yaml").read_text() == "# my own notes\nversion: 1\n"
+    assert not (out / "mobile.yaml").exists()  # all or nothing
+    assert ldseg("export", "--project", "web", "-o", str(out), "--force").exit_code == 0
+    assert (out / "web.yaml").read_text().startswith("# Generated by `ldseg export`")
 
 
 def test_done_when_export_then_plan_in_separate_processes(tmp_path: Path) -> None:

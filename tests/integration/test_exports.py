@@ -278,3 +278,37 @@ def test_conflict_on_one_flag_is_reported_and_the_rest_applies(ldseg: Runner) ->
     assert track_events(ldseg, "production")["checkout-v2"] is True
     ldseg.sandbox.app.middleware.remove(conflict)
     apply_and_replan(ldseg, cfg)  # running apply again converges
+
+
+def test_selectors_matching_no_flag_are_warned_about_in_every_output(ldseg: Runner) -> None:
+    body = """
+export:
+  flags:
+    tags: [analytics, nosuchtag]
+    keys: ["pricing-*", "zzz-*"]
+    except: [search, "nothing-*"]
+"""
+    cfg = ldseg.config(config(scope("production", body)))
+    expected = [
+        f"{cfg}:8: export.flags.tags of web/production: no flag carries the tag 'nosuchtag', so it "
+        "selects nothing (check the spelling).",
+        f"{cfg}:9: export.flags.keys of web/production: 'zzz-*' matches no flag, so it selects nothing.",
+        f"{cfg}:10: export.flags.except of web/production: 'nothing-*' matches no flag the selection "
+        "would export, so it takes nothing out.",
+    ]
+    text = ldseg("plan", "-c", cfg)
+    assert text.exit_code == 0, text.output
+    assert [line.removeprefix("Warning: ") for line in text.stderr.splitlines()[-3:]] == expected
+    markdown = ldseg("plan", "-c", cfg, "--format", "markdown").stdout
+    assert all(f"> **Warning:** {w}" in markdown for w in expected)
+    saved = ldseg.tmp_path / "plan.json"
+    assert ldseg("plan", "-c", cfg, "--out", str(saved)).exit_code == 0
+    assert json.loads(saved.read_text())["warnings"] == expected
+
+
+def test_no_warning_where_a_few_exact_keys_are_read_one_by_one(ldseg: Runner) -> None:
+    body = "export:\n  flags: {keys: [checkout-v2], except: [nope]}"
+    result = ldseg("plan", "-c", ldseg.config(config(scope("production", body))))
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
+    assert FLAGS_ROUTE not in {r["route"] for r in ldseg.sandbox.requests()}  # read by key

@@ -184,7 +184,11 @@ def test_pacing_avoids_the_wall(ldseg: Runner) -> None:
     result = ldseg("apply", "-c", ldseg.config(CONFIG), "--auto-approve")
     assert result.exit_code == 0, result.output
     limited = ldseg.sandbox.fault_stats()["rate_limited"]
-    assert limited <= 8  # at most one burst of in-flight requests per window edge
+    sent = len(ldseg.sandbox.requests())
+    # Without pacing every request past a window's 100 would be a 429; with it, only a request in
+    # flight as a window turns over may meet the wall (a few per window edge; a loaded machine
+    # shifts the edges a little): at most 5% of what was sent.
+    assert limited <= max(8, 0.05 * sent), (limited, sent)
 
 
 def test_ambiguous_create_is_read_back_not_duplicated(ldseg: Runner) -> None:

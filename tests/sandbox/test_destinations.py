@@ -140,6 +140,27 @@ def test_post_validation(client: httpx.Client) -> None:
         assert (r.status_code, r.json()["code"]) == (400, "invalid_request"), bad
 
 
+def test_mparticle_needs_environment_and_one_identity_field(client: httpx.Client) -> None:
+    """The rules of LaunchDarkly's Terraform provider, which ldseg's schema follows too."""
+    url = "/api/v2/destinations/web/production"
+    base: dict[str, Any] = {
+        "apiKey": "mp-key-0123456789",
+        "secret": "mp-secret-0123456789",
+        "environment": "production",
+    }
+    identities = [{"ldContextKind": "user", "mparticleUserIdentity": "customer_id"}]
+    for config in ({**base, "userIdentities": identities}, {**base, "userIdentity": "customer_id"}):
+        body = {"name": "mp", "kind": "mparticle", "config": config}
+        assert client.post(url, json=body).status_code == 201, config
+    for config, missing in (
+        (base, "userIdentity or userIdentities"),
+        ({**base, "userIdentities": []}, "userIdentity or userIdentities"),
+        ({k: v for k, v in base.items() if k != "environment"} | {"userIdentity": "c"}, "environment"),
+    ):
+        r = client.post(url, json={"name": "mp", "kind": "mparticle", "config": config})
+        assert r.status_code == 400 and r.json()["message"].endswith(f"is missing {missing}"), r.json()
+
+
 def test_post_defaults_on_to_false_accepts_string_config_and_allows_duplicate_names(
     client: httpx.Client, sb: SandboxForTests
 ) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,159 @@ def test_load_or_raise(tmp_path: Path) -> None:
         config.load_or_raise([str(path)], {})
     assert "x.yaml:1: error: version: must be 1, got 3" in str(exc.value)
     assert exc.value.exit_code == 1
+
+
+def production(body: str) -> str:
+    """A config whose one environment, web/production (line 5), holds ``body`` (from line 6)."""
+    header = "version: 1\nprojects:\n  web:\n    environments:\n      production:\n"
+    return header + textwrap.indent(textwrap.dedent(body).lstrip("\n"), " " * 8)
+
+
+MPARTICLE = production(
+    """
+    destinations:
+      mp:
+        kind: mparticle
+        config: {{apiKey: "${{MP_KEY}}", secret: "${{MP_SECRET}}"{fields}}}
+    """
+)
+MP_ENV = {"MP_KEY": "mp-key-0123456789", "MP_SECRET": "mp-secret-0123456789"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ", environment: production, userIdentities: [{ldContextKind: user, mparticleUserIdentity: c}]",
+        ", environment: development, userIdentity: customer_id",
+        ", environment: production, userIdentity: customer_id, anonymousUserIdentity: other",
+    ],
+)
+def test_mparticle_follows_the_terraform_providers_rules(tmp_path: Path, fields: str) -> None:
+    """apiKey, secret and environment, and userIdentity or userIdentities: either alone will do."""
+    res = load(tmp_path, MPARTICLE.format(fields=fields), env=MP_ENV)
+    assert res.errors == [], messages(res)
+
+
+def test_mparticle_without_environment_or_identity_says_so_without_the_secrets(tmp_path: Path) -> None:
+    res = load(tmp_path, MPARTICLE.format(fields=", environment: staging"), env=MP_ENV)
+    assert messages(res) == [
+        "9: destination web/production/mp: config.environment: 'staging' is not one of: "
+        "production, development",
+        "9: destination web/production/mp: config: needs at least one config field of 'userIdentity' "
+        "or 'userIdentities'",
+    ]
+    res = load(tmp_path, MPARTICLE.format(fields=", userIdentity: customer_id"), env=MP_ENV)
+    assert messages(res) == [
+        "9: destination web/production/mp: config: missing required config field 'environment'"
+    ]
+    assert not any(s in str(p) for p in res.errors for s in MP_ENV.values())
+
+
+SECRETS = production(
+    """
+    destinations:
+      s:
+        kind: segment
+        config:
+          writeKey: ${WK}
+          userIDContextKind: "user "
+      literal:
+        kind: segment
+        config:
+          writeKey: |
+            wk-literal-0123456789
+      mixed:
+        kind: databricks
+        config: {token: "tok-${PART}", host: h}
+    """
+)
+
+
+def test_a_secret_with_surrounding_whitespace_or_control_characters_is_an_error(tmp_path: Path) -> None:
+    env = {"WK": "wk-0123456789\n", "PART": "ab\x07cd"}
+    for offline in (False, True):
+        res = load(tmp_path, SECRETS, env=env, offline=offline)
+        why = (
+            ": LaunchDarkly would store that as part of the secret. Remove it (surrounding whitespace "
+            "and control characters are copy-paste or CI mistakes, such as the newline of `echo`)"
+        )
+        assert messages(res) == [
+            "10: destination web/production/s: config.writeKey is a secret, and the environment variable "
+            "WK ends with a newline (U+000A)" + why,
+            "15: destination web/production/literal: config.writeKey is a secret, and the value ends with "
+            "a newline (U+000A)" + why,
+            "19: destination web/production/mixed: config.token is a secret, and the environment variable "
+            "PART contains a control character (U+0007)" + why,
+        ]
+    clean = SECRETS.replace("|\n                wk-literal-0123456789", '"wk-literal-0123456789"')
+    assert clean != SECRETS
+    res = load(tmp_path, clean, env={"WK": "wk-0123456789", "PART": "abcd"})
+    assert res.errors == []  # a non-secret field ("user ") is shown in plans: left as written
+    res = load(tmp_path, clean, env={"PART": "abcd"})
+    assert res.errors == []  # an unset secret is the planner's business, as before
+
+
+def test_the_same_file_given_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-c a.yaml -c a.yaml, -c dir -c dir/a.yaml, ./a.yaml and a.yaml: one file, not duplicates."""
+    write(tmp_path / "conf" / "a.yaml", GOOD)
+    monkeypatch.chdir(tmp_path)
+    for paths in (
+        ["conf/a.yaml", "conf/a.yaml"],
+        ["conf", "conf/a.yaml"],
+        ["conf/a.yaml", "./conf/../conf/a.yaml", str(tmp_path / "conf")],
+    ):
+        res = config.load(paths, {"WK": "wk-123456"})
+        assert res.errors == [], (paths, messages(res))
+        assert res.desired is not None and len(res.desired.files) == 1
+
+
+def test_a_saved_plan_given_as_a_config_is_one_clear_error(tmp_path: Path) -> None:
+    plan = write(tmp_path / "plan.json", '{\n  "format_version": 1,\n  "changes": [],\n  "files": []\n}\n')
+    res = config.load([str(plan)], {})
+    assert [str(p) for p in res.errors] == [
+        f"{plan}: error: this is a saved plan, not a config: use `ldseg apply {plan}` to apply it or "
+        f"`ldseg show {plan}` to see it"
+    ]
+    write(tmp_path / "flow.yaml", '{"version": 1, "projects": {}}\n')  # JSON, but a config
+    assert config.load([str(tmp_path / "flow.yaml")], {}).errors == []
+
+
+def test_invalid_globs_are_errors_at_their_line(tmp_path: Path) -> None:
+    body = """
+    ignore_destinations: ["legacy-*", "old-["]
+    export:
+      flags:
+        keys:
+          - checkout-*
+          - "[abc"
+        except: ["noisy-[z-a]", "odd[*]name"]
+    """
+    res = load(tmp_path, production(body))
+    assert messages(res) == [
+        "6: environment web/production: ignore_destinations: 'old-[' is not a valid glob: a '[' is never "
+        "closed by a ']' (write [[] for a literal '[')",
+        "11: environment web/production: export.flags.keys: '[abc' is not a valid glob: a '[' is never "
+        "closed by a ']' (write [[] for a literal '[')",
+        "12: environment web/production: export.flags.except: 'noisy-[z-a]' is not a valid glob: the "
+        "range z-a in [z-a] is reversed (did you mean a-z?)",
+    ]
+
+
+def test_selector_locations_are_recorded(tmp_path: Path) -> None:
+    body = """
+    export:
+      flags:
+        keys: [a, "b-*"]
+        tags:
+          - analytics
+        except:
+          - noisy
+    """
+    res = load(tmp_path, production(body))
+    assert res.desired is not None
+    export = res.desired.scopes[("web", "production")].export
+    assert export is not None and export.flags is not None
+    sel = export.flags
+    assert {k: v.line for k, v in sel.key_locations.items()} == {"a": 8, "b-*": 8}
+    assert {k: v.line for k, v in sel.tag_locations.items()} == {"analytics": 10}
+    assert {k: v.line for k, v in sel.except_locations.items()} == {"noisy": 12}

@@ -91,3 +91,81 @@ def test_flag_changes_render_compactly() -> None:
         "\n"
         "Plan: 0 to add, 0 to change, 0 to destroy; flags: 2 to export, 1 to stop exporting.\n"
     )
+
+
+def at(line: int) -> Location:
+    return Location("ldseg.yaml", line)
+
+
+def listed_plan(selections: dict[str, FlagSelection], *flags: LiveFlag, listed: bool = True) -> Plan:
+    """A plan of one scope per environment, over flags that were listed (or read by key)."""
+    scopes = [ScopeSpec("web", e, LOC, export=ExportSpec(LOC, flags=s)) for e, s in selections.items()]
+    live = LiveState(
+        environments={("web", e): LiveEnvironment("web", e, e, False) for e in selections},
+        destinations={},
+        flags={"web": {f.key: f for f in flags}},
+        flags_listed=frozenset({"web"} if listed else ()),
+    )
+    return make_plan(DesiredState({s.key: s for s in scopes}), live)
+
+
+SELECTORS = FlagSelection(
+    keys=("checkout-*", "zzz-*", "exact"),
+    tags=("analytics", "nosuchtag"),
+    except_=("checkout-old", "noisy", "search", "none-*"),
+    location=at(5),
+    key_locations={"checkout-*": at(6), "zzz-*": at(7), "exact": at(8)},
+    tag_locations={"analytics": at(9), "nosuchtag": at(10)},
+    except_locations={"checkout-old": at(11), "noisy": at(12), "search": at(13), "none-*": at(14)},
+)
+FLAGS = (
+    flag("checkout-v2", False),
+    flag("checkout-old", True),  # taken out by except: counted for it
+    flag("exact", False),
+    flag("search", True, ("analytics",)),  # tagged: taken out by except
+    flag("noisy", False),  # not in the selection: "noisy" in except takes nothing out
+    flag("zzz-archived", False, archived=True),  # archived flags match nothing
+)
+
+
+def test_selectors_matching_no_flag_are_warnings_at_their_line() -> None:
+    p = listed_plan({"production": SELECTORS}, *FLAGS)
+    assert list(p.warnings) == [
+        "ldseg.yaml:10: export.flags.tags of web/production: no flag carries the tag 'nosuchtag', so it "
+        "selects nothing (check the spelling).",
+        "ldseg.yaml:7: export.flags.keys of web/production: 'zzz-*' matches no flag, so it selects nothing.",
+        "ldseg.yaml:12: export.flags.except of web/production: 'noisy' matches no flag the selection would "
+        "export, so it takes nothing out.",
+        "ldseg.yaml:14: export.flags.except of web/production: 'none-*' matches no flag the selection "
+        "would export, so it takes nothing out.",
+    ]
+    assert [c.address.name for c in p.flags] == ["checkout-v2", "exact"]  # selection unchanged
+
+
+def test_warnings_are_per_environment() -> None:
+    staging = FlagSelection(keys=("noisy*",), location=at(20), key_locations={"noisy*": at(21)})
+    p = listed_plan({"production": SELECTORS, "staging": staging}, *FLAGS[:3])
+    assert [w.split(": ", 2)[1] for w in p.warnings] == [
+        "export.flags.tags of web/production",  # no flag tagged analytics this time
+        "export.flags.tags of web/production",
+        "export.flags.keys of web/production",
+        "export.flags.except of web/production",
+        "export.flags.except of web/production",
+        "export.flags.except of web/production",  # search is not there this time
+        "export.flags.keys of web/staging",
+    ]
+
+
+def test_nothing_is_said_where_the_flags_were_read_by_key() -> None:
+    """A few exact keys (others: keep) are read one by one: tags and globs cannot be judged."""
+    sel = FlagSelection(keys=("a",), except_=("b",), location=at(5))
+    assert listed_plan({"production": sel}, flag("a", False), listed=False).warnings == ()
+    assert listed_plan({"production": sel}, flag("a", False)).warnings != ()
+
+
+def test_many_overlapping_globs_are_each_credited() -> None:
+    """Globs are checked in blocks: a flag matched by several globs crosses off every one of them."""
+    globs = (*(f"f-{i:02d}*" for i in range(40)), "f-*", "f-0?", "*-39", "g-*")
+    sel = FlagSelection(keys=globs, location=at(5))
+    p = listed_plan({"production": sel}, *(flag(f"f-{i:02d}", True) for i in range(0, 40)))
+    assert [w.split(": ", 3)[2] for w in p.warnings] == ["'g-*' matches no flag, so it selects nothing."]

@@ -1,6 +1,6 @@
 import pytest
 
-from ldseg.secrets import SENSITIVE, SecretState, compare_secret, fingerprint, redact
+from ldseg.secrets import SENSITIVE, SecretState, compare_secret, fingerprint, flaw, redact
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,23 @@ def test_fingerprint_is_salted_and_stable() -> None:
 def test_redact_replaces_longest_first() -> None:
     text = "token api-123456 and key api-1234567890"
     assert redact(text, ["api-123456", "api-1234567890"]) == f"token {SENSITIVE} and key {SENSITIVE}"
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        ("wk-0123456789", None),
+        ("with inner space", None),
+        ("", None),
+        ("abc\n", "ends with a newline (U+000A)"),
+        ("abc\r\n", "ends with a newline (U+000A)"),
+        (" abc", "starts with a space (U+0020)"),
+        ("\tabc", "starts with a tab (U+0009)"),
+        ("abc\u00a0", "ends with whitespace (U+00A0)"),
+        ("ab\x00c", "contains a control character (U+0000)"),
+        ("ab\u200bc", "contains a control character (U+200B)"),
+        ("ab\u202ec", "contains a control character (U+202E)"),
+    ],
+)
+def test_flaw_describes_what_is_wrong_without_the_value(value: str, what: str | None) -> None:
+    assert flaw(value) == what

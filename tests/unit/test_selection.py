@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ldseg.model import ExportSpec, FlagSelection, Location
+from ldseg.model import ExportSpec, FlagNeeds, FlagSelection, Location, glob_problem
 
 LOC = Location("ldseg.yaml", 1)
 
@@ -61,3 +61,30 @@ def test_default_track_events(
     new_flags: bool | None, selection: FlagSelection | None, default: bool | None
 ) -> None:
     assert ExportSpec(LOC, new_flags, selection).default_track_events is default
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("checkout-*", None),
+        ("pricing-[ab]", None),
+        ("pricing-[!a-c]?", None),
+        ("odd[*]name[?]", None),  # what `ldseg export` writes for a name with glob characters
+        ("[]]x", None),  # a "]" first in a class is literal
+        ("[[]", None),
+        ("[abc", "a '[' is never closed by a ']' (write [[] for a literal '[')"),
+        ("x-[", "a '[' is never closed by a ']' (write [[] for a literal '[')"),
+        ("[!]", "a '[' is never closed by a ']' (write [[] for a literal '[')"),
+        ("[a]-[b", "a '[' is never closed by a ']' (write [[] for a literal '[')"),
+        ("v[9-0]", "the range 9-0 in [9-0] is reversed (did you mean 0-9?)"),
+        ("v[!z-a]", "the range z-a in [!z-a] is reversed (did you mean a-z?)"),
+    ],
+)
+def test_glob_problem(pattern: str, problem: str | None) -> None:
+    assert glob_problem(pattern) == problem
+
+
+def test_flags_excepted_from_a_selection_are_still_read() -> None:
+    """The planner counts what each except entry takes out: the reader keeps those flags."""
+    needs = FlagNeeds("web", (("production", FlagSelection(tags=("t",), except_=("b",))),))
+    assert needs.wanted("b", ("t",)) and not needs.wanted("c", ())

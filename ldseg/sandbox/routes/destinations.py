@@ -88,6 +88,9 @@ def _validate(name: Any, kind: Any, config: dict[str, Any], on: Any, settings: d
         raise bad_request(f"on must be a boolean, got {on!r}")
     if settings["validate_config"]:
         missing = [f for f in records.REQUIRED_CONFIG.get(kind, ()) if config.get(f) in (None, "")]
+        anyof = records.REQUIRED_ANY_CONFIG.get(kind, ())
+        if anyof and all(config.get(f) in (None, "", []) for f in anyof):
+            missing.append(" or ".join(anyof))
         if missing:
             raise bad_request(f"config for a {kind} destination is missing {', '.join(missing)}")
 
