@@ -7,14 +7,6 @@ from tests.integration.conftest import Runner
 CONFIG = """
 version: 1
 projects:
-  web:
-    environments:
-      production:
-        export:
-          flags: {keys: [checkout-v2, no-such-flag], others: keep}
-      stagin:                                   # a typo: LaunchDarkly has staging
-        export:
-          flags: {keys: [checkout-v2, also-missing, "glob-*"], others: keep}
   mobil:                                        # a typo: LaunchDarkly has mobile
     environments:
       production:
@@ -25,6 +17,14 @@ projects:
       production:
         export:
           flags: {tags: [analytics], keys: [gone-flag]}
+  web:
+    environments:
+      production:
+        export:
+          flags: {keys: [checkout-v2, no-such-flag], others: keep}
+      stagin:                                   # a typo: LaunchDarkly has staging
+        export:
+          flags: {keys: [checkout-v2, also-missing, "glob-*"], others: keep}
 """
 
 

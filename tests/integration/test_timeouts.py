@@ -58,12 +58,14 @@ def test_a_server_that_never_answers_fails_fast_with_a_waiting_line(ldseg: Runne
     result = ldseg("plan", "-c", cfg, "--read-timeout", "0.4", env={"LD_BASE_URI": black_hole})
     took = time.monotonic() - started
     assert result.exit_code == 1
-    assert took < 3.0  # two attempts of 0.4 s and one backoff; not 10 attempts, not the deadline
+    assert took < 5.0  # two attempts of 0.4 s and one backoff; not 10 attempts, not the deadline
     assert f"Could not reach LaunchDarkly at {black_hole}" in result.stderr
     assert "no answer within 0.4 s, 2 times (it accepts connections but does not answer)" in result.stderr
     assert "--read-timeout, --request-deadline (now 10, 0.4 and 300 s)" in result.stderr
     # said while waiting, without a terminal (the runner's stderr is not one)
-    assert "Waiting for LaunchDarkly: 1 request " in result.stderr
+    assert re.search(
+        r"Waiting for LaunchDarkly: \d requests? (not answered yet|retrying after timeouts)", (result.stderr)
+    )
     assert "--parallelism" not in result.stderr and "apply" not in result.stderr
 
 

@@ -11,6 +11,7 @@ from ldseg.model import Address
 from ldseg.plan import Action, DestinationChange, DestinationGuard, FieldDiff, Plan
 from ldseg.render.common import visible
 from ldseg.render.text import render_plan
+from tests.helpers import in_production
 from tests.integration.conftest import Runner
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "abc\u202edef" displays as "abcfed"
@@ -19,17 +20,14 @@ TOPIC = f"events{RLO}gnp.exe"
 FLAG = f"promo{RLO}banner"
 RAW = ("\t", RLO)
 
-CONFIG = """
-version: 1
-projects:
-  web:
-    environments:
-      production:
-        destinations:
-          "main\\tpubsub": {kind: google-pubsub, config: {project: p, topic: "events\\u202egnp.exe"}}
-        export:
-          flags: {tags: [analytics], others: keep}
-"""
+CONFIG = in_production(
+    """
+    destinations:
+      "main\\tpubsub": {kind: google-pubsub, config: {project: p, topic: "events\\u202egnp.exe"}}
+    export:
+      flags: {tags: [analytics], others: keep}
+    """
+)
 
 
 def shows_escaped(text: str) -> None:
