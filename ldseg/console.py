@@ -2,6 +2,9 @@
 
 Every line ldseg prints passes through ``redact`` with the secrets registered so far (the access
 token and every secret value from the config), as a last line of defence against a leak.
+Messages (progress, warnings, errors) show control and bidirectional characters as escapes
+(``visible``), as the renderers do for plans and reports: a name or value quoted in them cannot
+hide or reorder what a reviewer reads.
 """
 
 from __future__ import annotations
@@ -21,6 +24,29 @@ class Transient(Protocol):
     """Something drawn on the terminal that must be erased before a line is printed."""
 
     def erase(self) -> None: ...
+
+
+#: a message's own line breaks, kept when the rest is made visible
+_BREAKS = "\n"
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible(text: str, keep: str = "") -> str:
+    """``text`` with every character Python deems not printable (controls such as a tab or ESC,
+    bidirectional overrides such as U+202E, zero-width and other format characters, line
+    separators) shown as an escape: ``\\t``, ``\\u202e``. Characters in ``keep`` (a message's own
+    line breaks) stay. Escape before styling: colour codes are control characters too."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in keep else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    short = _SHORT_ESCAPES.get(ch)
+    if short is not None:
+        return short
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 @dataclass
@@ -66,7 +92,7 @@ class Console:
         if not self.quiet:
             with self.lock:
                 self._erase()
-                click.echo(self.clean(text), err=True, color=self.color)
+                click.echo(visible(self.clean(text), keep=_BREAKS), err=True, color=self.color)
 
     def warn(self, text: str) -> None:
         """A warning, on stderr; hidden by --quiet."""
@@ -75,13 +101,13 @@ class Console:
         with self.lock:
             prefix = click.style("Warning:", fg="yellow", bold=True) if self.color else "Warning:"
             self._erase()
-            click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)
+            click.echo(f"{prefix} {visible(self.clean(text), keep=_BREAKS)}", err=True, color=self.color)
 
     def error(self, text: str) -> None:
         with self.lock:
             prefix = click.style("Error:", fg="red", bold=True) if self.color else "Error:"
             self._erase()
-            click.echo(f"{prefix} {self.clean(text)}", err=True, color=self.color)
+            click.echo(f"{prefix} {visible(self.clean(text), keep=_BREAKS)}", err=True, color=self.color)
 
 
 def want_color(no_color: bool) -> bool:

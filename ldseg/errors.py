@@ -14,6 +14,8 @@
     ├── SegmentError           Segment answered with an error, or could not be reached
     │   └── SegmentAuthError   the Public API refused the token or its permissions
     ├── ConnectError           the base URI could not be reached
+    ├── SandboxError           the sandbox cannot start: a seed or state file it cannot use, a port
+    │                          in use
     ├── PlanError              live state that ldseg refuses to plan against (e.g. duplicate names)
     ├── UnsafePlanError        apply refused by the safety rails (exit 3)
     ├── ApplyFailed            some changes failed; the others were applied
@@ -133,6 +135,10 @@ class SegmentAuthError(SegmentError):
 
 class ConnectError(LdsegError):
     """The LaunchDarkly base URI could not be reached."""
+
+
+class SandboxError(LdsegError):
+    """The sandbox (``--sandbox``, ``ldseg sandbox``) cannot start; nothing was served or written."""
 
 
 class PlanError(LdsegError):

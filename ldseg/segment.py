@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 import httpx
 
 from ldseg.errors import SegmentAuthError, SegmentError
-from ldseg.transport import RateInfo, RetryPolicy, Transport
+from ldseg.transport import RateInfo, RetryPolicy, Timeouts, Transport
 from ldseg.transport.client import json_body
 from ldseg.transport.headers import http_date_in, retry_after
 from ldseg.transport.pacing import SlidingWindow
@@ -116,11 +116,12 @@ class _Http(Transport):
         base_url: str,
         *,
         headers: Mapping[str, str],
-        timeout: float = 15.0,
+        timeouts: Timeouts | None = None,
         max_retries: int = 4,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         policy = RetryPolicy(
             attempts=max_retries + 1,
@@ -133,10 +134,11 @@ class _Http(Transport):
             base_url,
             headers=headers,
             policy=policy,
-            timeout=timeout,
+            timeouts=timeouts or Timeouts(read=15.0),
             transport=transport,
             clock=clock,
             sleep=sleep,
+            say=say,
         )
 
     def rate_info(self, headers: Mapping[str, str], now: float) -> RateInfo:
@@ -164,7 +166,7 @@ class _Http(Transport):
             status=None if resp is None else resp.status_code,
         )
 
-    def unreachable(self, method: str, path: str, reason: str) -> SegmentError:
+    def unreachable(self, method: str, path: str, reason: str, *, timed_out: bool = False) -> SegmentError:
         return SegmentError(f"Could not reach {self.service} at {self.base_url} ({method} {path}): {reason}.")
 
 

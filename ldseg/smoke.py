@@ -343,7 +343,7 @@ class SmokeRunner:
         checks: list[list[Check]] = [[readback_check(s, live)] for s in specs]
         segment_idx = [i for i, s in enumerate(specs) if s.kind == "segment"]
         public = (
-            PublicApi(self.segment.token, self.segment.public_api_url, clock=self.clock, sleep=self.sleep)
+            PublicApi(self.segment.token, self.segment.public_api_url, **self._http())
             if self.segment.token
             else None
         )
@@ -378,6 +378,10 @@ class SmokeRunner:
                 public.close()
         return [SmokeResult(s.address, s.kind, tuple(c)) for s, c in zip(specs, checks, strict=True)]
 
+    def _http(self) -> dict[str, Any]:
+        """The Segment clients' clocks, and LaunchDarkly's client's timeouts and waiting line."""
+        return {"clock": self.clock, "sleep": self.sleep, "timeouts": self.ld.timeouts, "say": self.ld.say}
+
     def _workspace(self, public: PublicApi | None, any_key: bool) -> Workspace:
         failure = eu_failure(self.segment.public_api_url, "the Segment Public API URL")
         if failure:
@@ -393,7 +397,8 @@ class SmokeRunner:
         try:
             return Workspace(sources=tuple(public.sources()))
         except SegmentAuthError as exc:
-            return Workspace(unavailable=f"{exc} (the token used: {self.segment.token_label})")
+            reason = str(exc).rstrip(".")
+            return Workspace(unavailable=f"{reason} (the token used: {self.segment.token_label})")
         except SegmentError as exc:
             return Workspace(unavailable=str(exc))
 
@@ -425,7 +430,7 @@ class SmokeRunner:
             return out
         start = _minute(self.now()) - timedelta(minutes=1)
         watches = self._baselines(senders, holders, public, start)
-        tracking = TrackingApi(self.segment.api_url, clock=self.clock, sleep=self.sleep)
+        tracking = TrackingApi(self.segment.api_url, **self._http())
         ids_cache: dict[tuple[str, str], tuple[str, str]] = {}
         try:
             for i in senders:

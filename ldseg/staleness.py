@@ -12,7 +12,10 @@ hide a safety rail. The guards in the file then say *why* a plan went stale, obj
   ``version``, or ``trackEvents``). The flag-wide ``_version`` is recorded but not compared: it
   moves with edits to *other* environments, which do not touch what the plan changes.
 
-A plan that was applied is stale by these rules: every object it changed has moved. Pure: no I/O.
+A plan that was applied is stale by these rules: every object it changed has moved. When that is
+so for every change, and a plan made now changes none of those objects (LaunchDarkly already has
+what the plan wanted), ``already_applied`` says so, for one sentence instead of a list of every
+object. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -49,6 +52,16 @@ def stale_reasons(saved: Plan, fresh: Plan, live: LiveState) -> list[str]:
         else:
             out[address] = f"{address}: a plan made now changes it differently from the saved plan"
     return [out[a] for a in sorted(out)]
+
+
+def already_applied(saved: Plan, fresh: Plan, live: LiveState) -> bool:
+    """Does LaunchDarkly already have what ``saved`` wanted? Every saved change's guard moved, and
+    a plan made now (same config, same scoping) changes none of the objects the saved plan did."""
+    if not saved.changes:
+        return False
+    index = _LiveIndex(live)
+    now = {str(c.address) for c in fresh.changes}
+    return all(str(c.address) not in now and _guard_moved(c, index) is not None for c in saved.changes)
 
 
 def _content(c: Change) -> dict[str, Any]:

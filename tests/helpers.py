@@ -11,18 +11,22 @@ from ldseg.model import LiveDestination
 
 CANARY_WRITE_KEY = "canary-wk-7f3e9a1c5b2d8e4f6a0b"
 
+
+def in_production(body: str) -> str:
+    """A config whose one environment, web/production, holds ``body`` (YAML, any indentation)."""
+    header = "version: 1\nprojects:\n  web:\n    environments:\n      production:\n"
+    return header + textwrap.indent(textwrap.dedent(body).lstrip("\n"), " " * 8)
+
+
 #: the smallest useful config: one Segment destination whose write key is the canary
-ONE_DESTINATION = """
-version: 1
-projects:
-  web:
-    environments:
-      production:
-        destinations:
-          segment-main:
-            kind: segment
-            config: {writeKey: "${SEGMENT_WRITE_KEY}"}
-"""
+ONE_DESTINATION = in_production(
+    """
+    destinations:
+      segment-main:
+        kind: segment
+        config: {writeKey: "${SEGMENT_WRITE_KEY}"}
+    """
+)
 
 
 @dataclass

@@ -97,7 +97,12 @@ def open_connection(settings: Settings) -> Connection:
     state = settings.sandbox_state
     if state is None and settings.sandbox:
         state = ""
-    conn = connect(base_uri=settings.base_uri, sandbox_state=state)
+    conn = connect(
+        base_uri=settings.base_uri,
+        sandbox_state=state,
+        sandbox_seed=settings.sandbox_seed,
+        limits=settings.limits,
+    )
     for note in conn.notes:
         console.warn(note)
     if conn.sandbox is None:

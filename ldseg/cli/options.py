@@ -1,6 +1,7 @@
 """The options commands share, and the typed objects they become.
 
-Global options (``--debug``, ``--quiet``, ``--no-color``, ``--base-uri``, ``--sandbox[=STATE]``)
+Global options (``--debug``, ``--quiet``, ``--no-color``, ``--base-uri``, ``--sandbox[=STATE]``,
+``--sandbox-seed``, ``--connect-timeout``, ``--read-timeout``, ``--request-deadline``)
 work before and after the command name (``ldseg --sandbox plan`` or ``ldseg plan --sandbox``) on
 every command: both positions fill in the invocation's one ``Settings`` object, which a command
 receives as its first argument (``@pass_settings``). Option groups (``--target/--project/--env``,
@@ -19,9 +20,12 @@ import click
 from click.core import ParameterSource
 
 from ldseg.console import console, want_color
+from ldseg.ld.client import DEFAULT_DEADLINE
+from ldseg.runtime import TimeLimits
 from ldseg.scoping import Scoping
 from ldseg.segment import DEFAULT_API_URL, DEFAULT_PUBLIC_API_URL
 from ldseg.smoke import SmokeOptions
+from ldseg.transport import Timeouts
 
 #: exit codes; 3, apply refused by the safety rails, is UnsafePlanError.exit_code
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -41,6 +45,16 @@ class Settings:
     #: ``--sandbox``: the embedded sandbox, with its state in ``sandbox_state`` (None: the default file)
     sandbox: bool = False
     sandbox_state: str | None = None
+    #: ``--sandbox-seed``: the seed a new sandbox state file is made from (implies ``--sandbox``)
+    sandbox_seed: str | None = None
+    #: ``--connect-timeout``, ``--read-timeout`` (per attempt) and ``--request-deadline``
+    connect_timeout: float = Timeouts().connect
+    read_timeout: float = Timeouts().read
+    request_deadline: float = DEFAULT_DEADLINE
+
+    @property
+    def limits(self) -> TimeLimits:
+        return TimeLimits(Timeouts(self.connect_timeout, self.read_timeout), self.request_deadline)
 
     def apply_to_console(self) -> None:
         console.quiet = self.quiet
@@ -75,6 +89,18 @@ def _global_option(*decls: str, attr: str, **attrs: Any) -> Callable[[F], F]:
     return click.option(*decls, callback=_setting(attr), expose_value=False, is_eager=True, **attrs)
 
 
+def _seconds_option(flag: str, attr: str, help: str) -> Callable[[F], F]:
+    """A global time limit in seconds, also set by ``LDSEG_<ATTR>``."""
+    return _global_option(
+        flag,
+        attr=attr,
+        type=click.FloatRange(min=0, min_open=True),
+        envvar=f"LDSEG_{attr.upper()}",
+        metavar="SECONDS",
+        help=help,
+    )
+
+
 GLOBAL_OPTIONS: list[Callable[[Any], Any]] = [
     _global_option("--debug", attr="debug", is_flag=True, help="Show tracebacks for errors."),
     _global_option(
@@ -98,6 +124,29 @@ GLOBAL_OPTIONS: list[Callable[[Any], Any]] = [
         "(default .ldseg/sandbox.json).",
     ),
     _global_option("--sandbox-state", attr="sandbox_state", hidden=True),
+    _global_option(
+        "--sandbox-seed",
+        attr="sandbox_seed",
+        metavar="FILE",
+        help="Start the embedded sandbox (implies --sandbox) from this seed (YAML or JSON) when its "
+        "state file is new; a state file made from another seed is refused.",
+    ),
+    _seconds_option(
+        "--connect-timeout",
+        "connect_timeout",
+        f"Wait this long for a connection (default {Timeouts().connect:g}; also LDSEG_CONNECT_TIMEOUT).",
+    ),
+    _seconds_option(
+        "--read-timeout",
+        "read_timeout",
+        f"Wait this long for each answer (default {Timeouts().read:g}; also LDSEG_READ_TIMEOUT).",
+    ),
+    _seconds_option(
+        "--request-deadline",
+        "request_deadline",
+        f"Give up on a request after this long, retries, timeouts and waits included (default "
+        f"{DEFAULT_DEADLINE:g}; also LDSEG_REQUEST_DEADLINE).",
+    ),
 ]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ldseg.cli.options import EXIT_OK, Settings, global_options, pass_settings
 from ldseg.console import console
-from ldseg.errors import UsageError
+from ldseg.runtime import SandboxOptionNames, start_sandbox
 
 
 @click.command()
@@ -14,7 +16,10 @@ from ldseg.errors import UsageError
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--state", "state_path", metavar="FILE", help="Persist the account in this JSON file.")
 @click.option(
-    "--seed", "seed_path", metavar="FILE", help="Seed (YAML or JSON) used when the state file is new."
+    "--seed",
+    "seed_path",
+    metavar="FILE",
+    help="Seed (YAML or JSON) for a new state file; a state file made from another seed is refused.",
 )
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Extra latency per request.")
 @click.option(
@@ -35,14 +40,15 @@ def sandbox(
     faults: str | None,
 ) -> int:
     """Run the LaunchDarkly API sandbox as a standalone server."""
-    from ldseg.sandbox import Sandbox
-
-    try:
-        sb = Sandbox(
-            seed=seed_path, state_path=state_path, host=host, port=port, latency_ms=latency_ms, faults=faults
-        ).start()
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"Cannot start the sandbox: {exc}") from None
+    sb = start_sandbox(
+        state=None if state_path is None else Path(state_path),
+        seed=None if seed_path is None else Path(seed_path),
+        names=SandboxOptionNames(state="--state", seed="--seed", port="--port"),
+        host=host,
+        port=port,
+        latency_ms=latency_ms,
+        faults=faults,
+    )
     grants = sb.grants()  # what the loaded seed (or state file) really grants, not constants
     ld_token = grants.ld_token()
     console.info(f"LaunchDarkly sandbox listening on {sb.url}")

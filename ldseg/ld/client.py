@@ -35,6 +35,7 @@ from ldseg.transport import (
     Params,
     RateInfo,
     RetryPolicy,
+    Timeouts,
     Transport,
     bare,
 )
@@ -50,6 +51,8 @@ DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 JSON = "application/json"
 #: what a user can do when a request's budget is spent, unless the command knows better
 DEFAULT_ADVICE = "Try again later."
+#: seconds one request may take, retries and waits included (--request-deadline)
+DEFAULT_DEADLINE = 300.0
 REMAINING_HEADERS = {"route": "X-Ratelimit-Route-Remaining", "global": "X-Ratelimit-Global-Remaining"}
 
 T = TypeVar("T")
@@ -106,15 +109,20 @@ class LDClient(Transport):
         base_uri: str,
         token: str,
         *,
-        timeout: float = 30.0,
+        timeouts: Timeouts | None = None,
         max_attempts: int = 10,
-        retry_budget: float = 300.0,
+        retry_budget: float = DEFAULT_DEADLINE,
         parallelism: int = DEFAULT_PARALLELISM,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         advice: str = DEFAULT_ADVICE,
+        timeout_advice: str = "",
+        say: Callable[[str], None] | None = None,
     ) -> None:
+        """``advice``: what to do when a request's budget is spent, in the command's terms;
+        ``timeout_advice``: added when its failures were timeouts (how to allow more time);
+        ``say``: where the line saying what requests wait for goes."""
         super().__init__(
             base_uri,
             headers={
@@ -125,14 +133,16 @@ class LDClient(Transport):
             },
             policy=RetryPolicy(attempts=max(1, max_attempts), deadline=retry_budget),
             parallelism=parallelism,
-            timeout=timeout,
+            timeouts=timeouts,
             transport=transport,
             sleep=sleep,
             clock=clock,
             wall=clock,  # X-Ratelimit-Reset is epoch milliseconds: one clock for both
+            say=say,
         )
         self.base_uri = self.base_url
         self.advice = advice
+        self.timeout_advice = timeout_advice
 
     def __enter__(self) -> LDClient:
         return self
@@ -257,26 +267,33 @@ class LDClient(Transport):
             path=path,
         )
 
-    def unreachable(self, method: str, path: str, reason: str) -> ConnectError:
+    def unreachable(self, method: str, path: str, reason: str, *, timed_out: bool = False) -> ConnectError:
         return ConnectError(
             f"Could not reach LaunchDarkly at {self.base_uri} ({method} {bare(path)}): {reason}. "
-            "Check --base-uri / LD_BASE_URI and the network."
+            "Check --base-uri / LD_BASE_URI and the network." + self._more_time(timed_out)
         )
 
     def gave_up(self, g: GiveUp) -> RetryBudgetError:
         where = f"{g.method} {bare(g.path)}"
+        timed_out = g.failures > 0 and g.timeouts == g.failures
+        own = f"{g.timeouts} timed out" if timed_out else f"{g.failures} failed on their own"
         if g.reason == "attempts":
             message = (
                 f"LaunchDarkly did not answer {where} successfully after {g.sent} attempts over "
-                f"{g.elapsed:.0f} s: {g.failures} failed on their own (last: {g.last})"
+                f"{g.elapsed:.0f} s: {own} (last: {g.last})"
             )
             code = "retry_budget_spent"
         else:
             limited = f", {g.limited} rate-limited (429)" if g.limited else ""
             message = (
                 f"LaunchDarkly did not answer {where} successfully within the {g.allowed or g.elapsed:.0f} s "
-                f"a request may take: sent {g.sent} times{limited}, {g.failures} failed on their own"
+                f"a request may take: sent {g.sent} {'time' if g.sent == 1 else 'times'}{limited}, {own}"
                 + (f" (last: {g.last})" if g.last else "")
             )
             code = "deadline_passed"
-        return RetryBudgetError(f"{message}. {self.advice}", method=g.method, path=g.path, code=code)
+        more = self._more_time(g.timeouts > 0)
+        return RetryBudgetError(f"{message}. {self.advice}{more}", method=g.method, path=g.path, code=code)
+
+    def _more_time(self, timed_out: bool) -> str:
+        """The timeout advice, after failures that were timeouts."""
+        return f" {self.timeout_advice}" if timed_out and self.timeout_advice else ""

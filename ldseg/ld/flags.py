@@ -133,6 +133,15 @@ def read_flags(client: LDClient, needs: Sequence[FlagNeeds]) -> FlagFacts:
     return out
 
 
+def check_keys(client: LDClient, keys: Sequence[tuple[str, str]]) -> FlagFacts:
+    """Which of these (project, key) flags do not exist or are archived, reading no environment:
+    the exact keys of a scope whose environment is missing, so they are reported in the same run."""
+    out = FlagFacts()
+    projects = {p: _Project(FlagNeeds(p, ())) for p, _ in keys}
+    _fetch_keys(client, [(projects[p], k) for p, k in keys], out)
+    return out
+
+
 # --- listing ------------------------------------------------------------------------------------
 
 

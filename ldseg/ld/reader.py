@@ -2,7 +2,9 @@
 
 - One ``GET /api/v2/projects/{p}/environments/{e}`` per requested scope: it both proves the
   environment exists and gives its settings. Only when one is missing is the project read too, to
-  tell which of the two is missing; flags are then not read (the plan stops at that problem).
+  tell which of the two is missing. Flags are still read where they can be (the environments
+  that exist; the exact keys of a missing environment's selection, in a project that exists), so
+  that one run reports every missing project, environment and flag key at once.
 - One ``GET /api/v2/destinations`` for every destination of the account (LD has no per-scope list),
   read while the environments are: items carry no project or environment field; both come from
   ``_links.self.href``.
@@ -24,8 +26,8 @@ from typing import Any
 from ldseg.errors import ApiError
 from ldseg.ld.approvals import parse_settings, read_open_requests
 from ldseg.ld.client import LDClient, seg
-from ldseg.ld.flags import read_flags
-from ldseg.model import LiveDestination, LiveEnvironment, LiveState, ReadRequest, Scope
+from ldseg.ld.flags import check_keys, read_flags
+from ldseg.model import FlagNeeds, LiveDestination, LiveEnvironment, LiveState, ReadRequest, Scope
 
 _SELF_HREF = re.compile(r"/api/v2/destinations/([^/]+)/([^/]+)/([^/?#]+)")
 
@@ -48,20 +50,22 @@ def read(client: LDClient, request: ReadRequest) -> LiveState:
         unplaced_destinations=frozenset(unplaced),
     )
     missing = [s for s, e in environments.items() if e is None]
-    if missing:  # the plan stops here: say which of project and environment is missing
+    if missing:  # say which of project and environment is missing
         projects = sorted({p for p, _ in missing})
         exists = dict(zip(projects, client.map(lambda p: _project_exists(client, p), projects), strict=True))
-        return replace(
+        live = replace(
             live,
             missing_projects=frozenset(p for p in projects if not exists[p]),
             missing_environments=frozenset(s for s in missing if exists[s[0]]),
         )
-    facts = read_flags(client, request.flags)
+    needs, unchecked = _readable(request.flags, set(missing), live.missing_projects)
+    facts = read_flags(client, needs)
+    keys = check_keys(client, unchecked)
     live = replace(
         live,
         flags=facts.flags,
-        missing_keys=frozenset(facts.missing),
-        archived_keys=frozenset(facts.archived),
+        missing_keys=frozenset(facts.missing | keys.missing),
+        archived_keys=frozenset(facts.archived | keys.archived),
         notes=tuple(facts.notes),
         flags_listed=frozenset(facts.listed),
     )
@@ -71,6 +75,29 @@ def read(client: LDClient, request: ReadRequest) -> LiveState:
         if gated:
             live = replace(live, approval_requests=read_open_requests(client, gated))
     return live
+
+
+def _readable(
+    needs: tuple[FlagNeeds, ...], missing: set[Scope], gone: frozenset[str]
+) -> tuple[list[FlagNeeds], list[tuple[str, str]]]:
+    """The flag reading that can be done with some scopes missing: each existing project's
+    environments that exist, and the exact keys only a missing environment selects, to check
+    that they exist (a missing project's flags cannot be read at all)."""
+    readable: list[FlagNeeds] = []
+    unchecked: list[tuple[str, str]] = []
+    for n in needs:
+        if n.project in gone:
+            continue
+        kept = tuple((e, sel) for e, sel in n.selections if (n.project, e) not in missing)
+        if len(kept) == len(n.selections):
+            readable.append(n)
+            continue
+        read = FlagNeeds(n.project, kept)
+        if kept:
+            readable.append(read)
+        covered = set(read.exact_keys) if kept else set()
+        unchecked += [(n.project, k) for k in n.exact_keys if k not in covered]
+    return readable, unchecked
 
 
 def _read_environments(client: LDClient, scopes: list[Scope]) -> dict[Scope, LiveEnvironment | None]:

@@ -1,11 +1,20 @@
-"""Helpers shared by the renderers: value formatting and per-action wording."""
+"""Helpers shared by the renderers: value formatting, per-action wording, and ``visible``.
+
+``visible`` (from ``console``, which uses it for messages too) shows control and bidirectional
+characters as escapes (``\\t``, ``\\u202e``), as Terraform does: every text and Markdown rendering
+applies it to each line it makes from user-controlled strings (addresses, names, keys, values,
+warnings), before colouring. JSON keeps the data exact.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ldseg.console import visible
 from ldseg.plan import Action, Change, FieldDiff, FlagChange, fmt
 from ldseg.secrets import SENSITIVE
+
+__all__ = ["VERBS", "diff_line", "group_changes", "visible"]
 
 VERBS = {
     Action.CREATE: "will be created",

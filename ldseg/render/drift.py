@@ -9,6 +9,7 @@ from typing import Any
 
 from ldseg import __version__
 from ldseg.plan import Action, Change, DestinationChange, FlagChange, Plan
+from ldseg.render.common import visible
 from ldseg.render.markdown import frame, to_diff_markers
 
 
@@ -51,7 +52,7 @@ def render_drift_text(plan: Plan) -> str:
     for c in plan.changes:
         lines.append(f"  ! {describe(c)}")
         lines.extend(f"      {line}" for line in field_lines(c))
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def render_drift_markdown(plan: Plan, files: Sequence[str]) -> str:
@@ -59,7 +60,10 @@ def render_drift_markdown(plan: Plan, files: Sequence[str]) -> str:
     if not plan.changes:
         return frame("ldseg drift", files, plan.warnings, _headline(plan), None)
     blocks = [
-        [(to_diff_markers(f"  ! {describe(c)}"), 1), *((f"      {line}", 0) for line in field_lines(c))]
+        [
+            (to_diff_markers(visible(f"  ! {describe(c)}")), 1),
+            *((visible(f"      {line}"), 0) for line in field_lines(c)),
+        ]
         for c in plan.changes
     ]
     body = (blocks, len(plan.changes), "difference")

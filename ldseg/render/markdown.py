@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ldseg.plan import FlagChange, Plan
-from ldseg.render.common import group_changes
+from ldseg.render.common import group_changes, visible
 from ldseg.render.text import render_group
 
 MAX_CHARS = 60_000
@@ -48,7 +48,7 @@ def frame(
     max_chars: int = MAX_CHARS,
 ) -> str:
     """The comment around a body of blocks, cut to fit ``max_chars``."""
-    quoted = "".join(f"> **Warning:** {n}\n>\n" for n in notes)
+    quoted = "".join(f"> **Warning:** {visible(n)}\n>\n" for n in notes)
     head = f"### {title} for {files_label(files)}\n\n" + (quoted.rstrip(">\n") + "\n\n" if quoted else "")
     head += f"**{summary}**\n"
     if body is None:
@@ -113,5 +113,5 @@ def to_diff_markers(line: str) -> str:
 def files_label(files: Sequence[str]) -> str:
     if not files:
         return "the configuration"
-    shown = ", ".join(f"`{f}`" for f in files[:5])
+    shown = ", ".join(f"`{visible(f)}`" for f in files[:5])
     return shown + (f" and {len(files) - 5} more" if len(files) > 5 else "")

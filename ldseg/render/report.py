@@ -16,6 +16,7 @@ from typing import Any
 from ldseg import __version__
 from ldseg.applier import ApplyReport, ChangeResult, Status
 from ldseg.plan import SYMBOLS, Action, FlagChange
+from ldseg.render.common import visible
 
 #: how many addresses a grouped line names before "and N more"
 NAMED = 5
@@ -33,10 +34,10 @@ def result_line(result: ChangeResult, *, verbose: bool = False) -> str | None:
         return None
     step = f" [{result.step}]" if result.step else ""
     if result.status is Status.FAILED:
-        return f"! {c.address}{step}: FAILED: {result.detail}"
+        return visible(f"! {c.address}{step}: FAILED: {result.detail}")
     if result.status is Status.SKIPPED:
-        return f"  {c.address}{step}: skipped: {result.detail}"
-    return f"{SYMBOLS[c.action]} {c.address}{step}: {result.detail}"
+        return visible(f"  {c.address}{step}: skipped: {result.detail}")
+    return visible(f"{SYMBOLS[c.action]} {c.address}{step}: {result.detail}")
 
 
 def summary_lines(report: ApplyReport) -> list[str]:
@@ -54,7 +55,7 @@ def summary_lines(report: ApplyReport) -> list[str]:
     lines += _grouped(r for r in report.results if r.status is Status.REQUESTED)
     lines += _grouped(r for r in report.results if r.status is Status.FAILED)
     lines += _grouped(r for r in report.results if r.status is Status.SKIPPED)
-    return lines
+    return [visible(line) for line in lines]
 
 
 def _grouped(results: Iterable[ChangeResult]) -> list[str]:

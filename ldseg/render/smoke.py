@@ -6,6 +6,7 @@ PASS rests on and why something is UNVERIFIED; the summary line counts the verdi
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -13,12 +14,16 @@ from typing import Any
 import click
 
 from ldseg import __version__
+from ldseg.render.common import visible
 from ldseg.render.markdown import files_label
 from ldseg.smoke import SmokeResult, Verdict
 
 _COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.UNVERIFIED: "yellow"}
 _VERDICT_WIDTH = max(len(v.value) for v in Verdict)
 _OUTCOME_WIDTH = len("unverified")
+#: text lines stay within this many characters: a check's detail is wrapped under itself
+LINE_WIDTH = 120
+_DETAIL_INDENT = " " * (6 + _OUTCOME_WIDTH + 2)
 
 
 def summary_line(results: Sequence[SmokeResult]) -> str:
@@ -34,18 +39,32 @@ def render_smoke_text(results: Sequence[SmokeResult], *, color: bool = False) ->
     """A verdict table, each destination followed by its checks, then the summary line."""
     if not results:
         return summary_line(results) + "\n"
-    width = max(len(str(r.address)) for r in results)
+    width = max(len(visible(str(r.address))) for r in results)
     lines = [f"  {'VERDICT'.ljust(_VERDICT_WIDTH)}  {'DESTINATION'.ljust(width)}  KIND"]
     for r in results:
         verdict = r.verdict.value.ljust(_VERDICT_WIDTH)
         if color:
             verdict = click.style(verdict, fg=_COLORS[r.verdict], bold=True)
-        lines.append(f"  {verdict}  {str(r.address).ljust(width)}  {r.kind}")
+        lines.append(f"  {verdict}  {visible(str(r.address)).ljust(width)}  {visible(r.kind)}")
         for c in r.checks:
-            lines.append(f"      {c.outcome.value.ljust(_OUTCOME_WIDTH)}  {c.name}: {c.detail}")
+            lines += _wrapped(
+                f"      {c.outcome.value.ljust(_OUTCOME_WIDTH)}  {visible(f'{c.name}: {c.detail}')}"
+            )
     summary = summary_line(results)
     lines += ["", click.style(summary, bold=True) if color else summary]
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(line: str) -> list[str]:
+    """A check's line, wrapped within LINE_WIDTH under the start of its detail (ids, URLs and
+    other long words are never cut)."""
+    return textwrap.wrap(
+        line,
+        LINE_WIDTH,
+        subsequent_indent=_DETAIL_INDENT,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [line]
 
 
 def render_smoke_markdown(results: Sequence[SmokeResult], files: Sequence[str]) -> str:
@@ -57,7 +76,8 @@ def render_smoke_markdown(results: Sequence[SmokeResult], files: Sequence[str]) 
     for r in results:
         checks = "<br>".join(f"**{_cell(c.name)}** ({c.outcome.value}): {_cell(c.detail)}" for c in r.checks)
         verdict = f"**{r.verdict.value}**" if r.verdict is not Verdict.PASS else r.verdict.value
-        rows.append(f"| `{r.address}` | {_cell(r.kind)} | {verdict} | {checks} |")
+        address = visible(str(r.address)).replace("|", "\\|")
+        rows.append(f"| `{address}` | {_cell(r.kind)} | {verdict} | {checks} |")
     return text + "\n" + "\n".join(rows) + "\n"
 
 
@@ -87,5 +107,5 @@ def smoke_document(results: Sequence[SmokeResult], files: Sequence[str], base_ur
 
 
 def _cell(text: str) -> str:
-    """Table-cell safe: no pipes or line breaks of its own."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Table-cell safe: no pipes or line breaks of its own, control characters visible."""
+    return visible(text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " "))

@@ -14,7 +14,10 @@ imports nothing from the rest of ldseg, and the rest of ldseg reaches it only th
 
 Public API: ``Sandbox``, ``Grants``, ``DEFAULT_TOKEN`` (the admin token a ``Sandbox`` accepts unless
 given another), ``DEFAULT_SEGMENT_TOKEN`` (the Public API token ``--sandbox`` sends; the quickstart
-seed grants it Source Admin), ``load_seed`` and ``SeedError``. Tests and benchmarks use
+seed grants it Source Admin), ``load_seed``, ``seed_digest`` (which seed a state was made from:
+``Sandbox.seed_digest``), and the errors a user can cause, each one line: ``SeedError`` (a seed
+that is not one), ``StateError`` (a state file that is not one, e.g. a seed given in its place)
+and ``ServeError`` (the port is in use). Tests and benchmarks use
 ``testing.SandboxForTests``, whose store has a direct-access API (arrange and inspect state without
 HTTP), and the app's extension points (``app``, ``exchange``).
 
@@ -34,8 +37,9 @@ Modules, from the top down (import-linter keeps the layers, see pyproject.toml):
   with ``source_catalog``; ``validation``: the checks they share), ``persistence`` (state file);
 - ``records`` (record constructors, the state document), ``representations`` (LD's JSON),
   ``patching`` (JSON Patch / merge patch), ``masking`` (secrets), ``pagination``, ``exceptions``
-  (``HttpError``, ``SeedError``, ``StoreError``) and ``approval_rules`` (LD's approval rules: what
-  gates a flag change, what reviews and applying may do).
+  (``HttpError``, ``SeedError``, ``StateError``, ``ServeError``, ``StoreError``) and
+  ``approval_rules`` (LD's approval rules: what gates a flag change, what reviews and applying may
+  do).
 
 Seed format (YAML or JSON; every key optional)::
 
@@ -104,13 +108,15 @@ gate it (``required``, or the flag has one of ``requiredApprovalTags``) answers 
 environments/{e}/approval-requests``), which other members review and anyone who may write applies.
 
 The state file (``state_path``) is the store's own JSON (``format: ldseg-sandbox-state/1``); it
-also keeps the audit log, violations and approval requests, so consecutive processes share them.
+also keeps the audit log, violations and approval requests, so consecutive processes share them,
+and the ``seed_digest`` of the seed it was built from. A file without that format marker (a seed,
+YAML or JSON, given as the state file) is refused with a ``StateError``, never overwritten.
 """
 
 from __future__ import annotations
 
-from .exceptions import SeedError
-from .seed import load_seed
+from .exceptions import SeedError, ServeError, StateError
+from .seed import load_seed, seed_digest
 from .server import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, Grants, Sandbox
 
 __all__ = [
@@ -119,5 +125,8 @@ __all__ = [
     "Grants",
     "Sandbox",
     "SeedError",
+    "ServeError",
+    "StateError",
     "load_seed",
+    "seed_digest",
 ]

@@ -3,7 +3,9 @@
 - :class:`HttpError`: an error response. Every LD error body is ``{"code", "message", "id"}``;
   handlers raise ``HttpError`` and the app turns it into that body, so no handler formats an error by
   hand. Other APIs the sandbox emulates (Segment's) subclass it and override ``body()``.
-- :class:`SeedError`: a seed document (or state file) that does not describe a valid account.
+- :class:`SeedError`: a seed document that does not describe a valid account.
+- :class:`StateError`: a state file that is not one (a seed given in its place, another format).
+- :class:`ServeError`: the server cannot listen where it was asked (the port is in use...).
 - :class:`StoreError`: a direct-access call (tests, benchmarks) named something that does not exist.
 """
 
@@ -44,6 +46,20 @@ class HttpError(Exception):
 
 class SeedError(ValueError):
     """A seed document that does not describe a valid account; the message says where."""
+
+
+class StateError(SeedError):
+    """A state file that is not one: not JSON, or JSON without the state format marker (a seed
+    given where a state file was expected), or a state of another format version."""
+
+
+class ServeError(RuntimeError):
+    """The server cannot listen on its host and port (in use, not an address of this machine);
+    one line saying which, instead of the HTTP server's own messages and exit."""
+
+    def __init__(self, message: str, *, in_use: bool = False) -> None:
+        super().__init__(message)
+        self.in_use = in_use
 
 
 class StoreError(KeyError):

@@ -18,12 +18,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import records
+from .exceptions import StateError
+
 
 def read_state(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as f:
-        data = json.load(f)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a sandbox state file")
+    """The state document in ``path``. A file that is not one (a seed given in its place, a damaged
+    or older file) is a :class:`StateError` saying what it holds instead: the sandbox never
+    overwrites what it cannot read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise StateError(f"{path} is not a sandbox state file: it is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise StateError(
+            f"{path} is not a sandbox state file: it is not JSON ({e.msg} at line {e.lineno}, "
+            f"column {e.colno})"
+        ) from None
+    if not isinstance(data, dict) or "format" not in data:
+        raise StateError(f'{path} is not a sandbox state file: it has no "format": "{records.STATE_FORMAT}"')
+    if data["format"] != records.STATE_FORMAT:
+        raise StateError(
+            f"{path} is a sandbox state file of another format ({data['format']!r}; this version "
+            f"reads {records.STATE_FORMAT!r})"
+        )
     return data
 
 

@@ -250,4 +250,5 @@ def empty_state(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         "violations": [],
         "approval_requests": {},  # by _id, in creation order
         "segment": empty_workspace(),
+        "seed_digest": None,  # seed.seed_digest of the seed the account was built from
     }

@@ -10,6 +10,7 @@ a typo in a test seed fails loudly instead of silently seeding less.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import random
 import re
@@ -39,18 +40,42 @@ _SeedLoader.add_implicit_resolver(
 
 
 def load_seed(path: str | Path) -> dict[str, Any]:
-    """Parse a seed file (``.json``, or YAML for anything else) into a seed document."""
+    """Parse a seed file (``.json``, or YAML for anything else) into a seed document. Every failure
+    is a one-line :class:`SeedError` naming the file (and the line, for a syntax error)."""
     p = Path(path)
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SeedError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SeedError(f"{p}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
     try:
         doc = json.loads(text) if p.suffix.lower() == ".json" else yaml.load(text, Loader=_SeedLoader)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise SeedError(f"{p}: not a valid seed file: {e}") from e
+    except json.JSONDecodeError as e:
+        raise SeedError(f"{p}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+    except yaml.YAMLError as e:
+        raise SeedError(_yaml_problem(p, e)) from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
         raise SeedError(f"{p}: a seed must be a mapping at the top level")
     return doc
+
+
+def _yaml_problem(path: Path, e: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: ``file:line:column: problem (context)``."""
+    mark = getattr(e, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context = getattr(e, "context", None)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
+
+
+def seed_digest(seed: dict[str, Any] | None) -> str:
+    """A fingerprint of a seed document, which the state records (``seed_digest``): whether a
+    state file was made from a given seed can be told later without keeping the seed."""
+    canonical = json.dumps(seed or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def normalize_settings(raw: Any, where: str = "settings") -> dict[str, Any]:
@@ -230,6 +255,7 @@ def build_state(seed: dict[str, Any] | None) -> dict[str, Any]:
     expect(seed, dict, "seed")
     check_keys(seed, {"settings", "tokens", "projects", "destinations", "segment"}, "seed")
     state = records.empty_state(normalize_settings(seed.get("settings")))
+    state["seed_digest"] = seed_digest(seed)
     state["segment"] = build_workspace(seed.get("segment"))
     tokens = seed.get("tokens") or {}
     expect(tokens, dict, "tokens")

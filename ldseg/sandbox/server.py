@@ -10,6 +10,7 @@ start (see ``faultspec`` for the grammar). ``grants()`` says which tokens the lo
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -19,10 +20,11 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, ClassVar, TypeVar
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from . import routes, segment_emu
 from .app import SandboxApp
+from .exceptions import ServeError
 from .faultspec import FaultSpec
 from .persistence import Persister, read_state
 from .seed import build_state, load_seed
@@ -88,6 +90,20 @@ class _QuietHandler(WSGIRequestHandler):
         super().finish()
 
 
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, except that a socket it cannot bind is a ``ServeError``: werkzeug
+    would print two lines of its own on stderr and exit the process."""
+
+    def server_bind(self) -> None:
+        try:
+            super().server_bind()
+        except OSError as e:
+            where = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+            if e.errno == errno.EADDRINUSE:
+                raise ServeError(f"{where} is in use by another program", in_use=True) from None
+            raise ServeError(f"cannot listen on {where}: {e.strerror or e}") from None
+
+
 class Sandbox:
     """An emulated LaunchDarkly account. ``with Sandbox(seed) as sb: httpx.get(sb.url + ...)``."""
 
@@ -134,7 +150,7 @@ class Sandbox:
             (_QuietHandler,),
             {"connections": self._connections, "connections_lock": self._connections_lock},
         )
-        server = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
+        server = _Server(self.host, self.port, self.app, handler)
         self.port = server.port
         if self._persister is not None:
             self._persister.flush()  # the state file exists from the start, like an account does
@@ -218,6 +234,14 @@ class Sandbox:
             raise RuntimeError("sandbox not started")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def seed_digest(self) -> str | None:
+        """The fingerprint (``seed_digest()``) of the seed this account was built from, as the state
+        recorded it; ``None`` for a state written before states recorded it."""
+        with self.store.lock:
+            digest = self.store.state.get("seed_digest")
+        return digest if isinstance(digest, str) else None
 
     def grants(self) -> Grants:
         """The LD access tokens (with roles) and Segment Public API tokens the account accepts now."""

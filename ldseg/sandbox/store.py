@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import records
-from .exceptions import SeedError
+from .exceptions import StateError
 
 AUDIT_LOG_LIMIT = 100_000
 VIOLATIONS_LIMIT = 10_000
@@ -54,7 +54,7 @@ class Store:
     def load(self, state: dict[str, Any]) -> None:
         """Replace the whole account (audit log, violations and Segment messages too) with ``state``."""
         if state.get("format") != records.STATE_FORMAT:
-            raise SeedError(f"not a sandbox state document (format {state.get('format')!r})")
+            raise StateError(f"not a sandbox state document (format {state.get('format')!r})")
         fresh = records.empty_state()
         fresh.update(state)
         fresh["settings"] = {**records.DEFAULT_SETTINGS, **state.get("settings", {})}

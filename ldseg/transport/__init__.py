@@ -8,6 +8,8 @@
   in advance.
 - ``congestion``: ``Congestion``, the shared gate and AIMD concurrency for limits that announce
   nothing.
+- ``waiting``: the line saying what requests wait for (slow answers, retries, rate limits), at
+  most every few seconds, with or without a terminal.
 """
 
 from ldseg.transport.client import (
@@ -15,6 +17,7 @@ from ldseg.transport.client import (
     GiveUp,
     Params,
     RetryPolicy,
+    Timeouts,
     Transport,
     bare,
 )
@@ -26,6 +29,7 @@ __all__ = [
     "Params",
     "RateInfo",
     "RetryPolicy",
+    "Timeouts",
     "Transport",
     "bare",
 ]

@@ -15,13 +15,19 @@ What ``send`` does with a request:
   if the request is idempotent. A non-idempotent one (a POST, by default) that fails after it may
   have been processed (a 5xx, or a connection lost after sending) raises the client's
   ``ambiguous`` error instead: the caller must read back before deciding, never repeat blindly.
-- **Budgets.** A request gives up after ``attempts`` failures of its own (errors, and 429s only
-  where the policy says rate limits are not shared), or when its ``deadline`` would pass; waiting
-  for the shared limiter is never counted as an attempt. ``gave_up`` says which of the two.
+- **Timeouts and budgets.** Each attempt waits ``Timeouts.connect`` for a connection and
+  ``Timeouts.read`` for an answer, never past the request's deadline: the deadline counts every
+  second, the time spent timing out included. A request gives up after ``attempts`` failures of
+  its own (errors, and 429s only where the policy says rate limits are not shared), or when its
+  ``deadline`` would pass; waiting for the shared limiter is never counted as an attempt.
+  ``gave_up`` says which of the two.
 - **Interrupts.** Once ``stop`` is set, a request that would wait (for a retry, the gate, a pacing
   window or another request) raises ``RequestAbandoned`` instead: it is not (re)sent.
-- **Unreachable hosts.** A host that never answered and refuses the connection twice is reported
-  at once (``unreachable``): a wrong URL should not take minutes of retries to say so.
+- **Unreachable hosts.** A host that never answered and refuses the connection, or accepts it and
+  then says nothing, twice, is reported at once (``unreachable``): a wrong URL or a black hole
+  should not take minutes of retries to say so.
+- **Waiting, said.** With a ``say`` callback, a line at most every few seconds says what the
+  requests wait for (``waiting``), with or without a terminal.
 
 Credentials only ever go into request headers: no message is built from a request.
 """
@@ -39,9 +45,11 @@ import httpx
 
 from ldseg import __version__
 from ldseg.errors import ApiError, ConnectError, LdsegError, RequestAbandoned
+from ldseg.transport import waiting
 from ldseg.transport.congestion import Congestion, Outcome
 from ldseg.transport.headers import RateInfo, backoff, header_wait, retry_after, retry_wait
 from ldseg.transport.pacing import Pacer
+from ldseg.transport.waiting import Failure, Phase, RequestState
 
 #: transport errors that prove the request never reached the server (safe to send again)
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -68,6 +76,15 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """How long one attempt waits: for a connection, and for each answer (reading, or sending the
+    body). A request's deadline (``RetryPolicy.deadline``) bounds all its attempts together."""
+
+    connect: float = 10.0
+    read: float = 30.0
+
+
+@dataclass(frozen=True)
 class GiveUp:
     """Why a request stopped being retried: ``"attempts"`` (its own failures) or ``"deadline"``."""
 
@@ -84,17 +101,17 @@ class GiveUp:
     response: httpx.Response | None = None
     #: the seconds the request was allowed (None: no deadline)
     allowed: float | None = None
+    #: how many of its failures were timeouts
+    timeouts: int = 0
 
 
 @dataclass
-class _Tries:
-    method: str
-    path: str
-    started: float
-    deadline: float | None
+class _Tries(RequestState):
+    method: str = ""
+    path: str = ""
+    deadline: float | None = None
     sent: int = 0
-    failures: int = 0
-    limited: int = 0
+    timeouts: int = 0
     last: str = ""
     response: httpx.Response | None = field(default=None, repr=False)
 
@@ -116,14 +133,17 @@ class Transport:
         headers: Mapping[str, str],
         policy: RetryPolicy | None = None,
         parallelism: int = 8,
-        timeout: float = 30.0,
+        timeouts: Timeouts | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        say: Callable[[str], None] | None = None,
     ) -> None:
+        """``say``: where the waiting line goes (None: nowhere)."""
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
+        self.timeouts = timeouts or Timeouts()
         self.parallelism = max(1, parallelism)
         self._sleep = sleep
         self._clock = clock
@@ -135,7 +155,7 @@ class Transport:
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers) if "User-Agent" in headers else {"User-Agent": USER_AGENT, **headers},
-            timeout=timeout,
+            timeout=self._timeout(None),
             transport=transport,
             limits=httpx.Limits(
                 max_connections=self.parallelism + 4, max_keepalive_connections=self.parallelism + 4
@@ -144,6 +164,9 @@ class Transport:
         self._lock = threading.Lock()
         self._reached = False  # has this client ever had a response from the host?
         self.request_count = 0
+        self._requests: dict[int, _Tries] = {}  # the requests under way, for the waiting line
+        self.say = say
+        self._reporter = None if say is None else waiting.Reporter(self.service, say, self._under_way, clock)
 
     def __enter__(self) -> Transport:
         return self
@@ -152,7 +175,19 @@ class Transport:
         self.close()
 
     def close(self) -> None:
+        if self._reporter is not None:
+            self._reporter.close()
         self._http.close()
+
+    def _under_way(self) -> list[RequestState]:
+        with self._lock:
+            return list(self._requests.values())
+
+    def _timeout(self, left: float | None) -> httpx.Timeout:
+        """An attempt's timeouts: the configured ones, cut to ``left`` seconds before the deadline."""
+        cap = float("inf") if left is None else max(left, 0.05)
+        connect, read = min(self.timeouts.connect, cap), min(self.timeouts.read, cap)
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=read)
 
     # --- hooks: what an API says differently ---------------------------------------------------
 
@@ -194,8 +229,9 @@ class Transport:
             path=path,
         )
 
-    def unreachable(self, method: str, path: str, reason: str) -> LdsegError:
-        """The error for a host that could not be reached at all."""
+    def unreachable(self, method: str, path: str, reason: str, *, timed_out: bool = False) -> LdsegError:
+        """The error for a host that could not be reached at all (``timed_out``: it said nothing in
+        time, rather than refusing)."""
         return ConnectError(
             f"Could not reach {self.service} at {self.base_url} ({method} {bare(path)}): {reason}."
         )
@@ -204,7 +240,7 @@ class Transport:
         """The error for a request whose budget (``g.reason``) is spent."""
         if g.response is not None:
             return self.refused(g.response, g.method, g.path)
-        return self.unreachable(g.method, g.path, g.last)
+        return self.unreachable(g.method, g.path, g.last, timed_out=g.timeouts > 0)
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -230,12 +266,18 @@ class Transport:
         limit = None if self.policy.deadline is None else now + self.policy.deadline
         if deadline is not None:
             limit = deadline if limit is None else min(limit, deadline)
-        t = _Tries(method, path, now, limit)
+        t = _Tries(started=now, since=now, method=method, path=path, deadline=limit)
         order = self.congestion.arrive()
+        with self._lock:
+            self._requests[id(t)] = t
+        if self._reporter is not None:
+            self._reporter.start()
         try:
             return self._send(order, t, route, params, json, headers, auth, idempotent)
         finally:
             self.congestion.withdraw(order)  # whatever happened, it no longer waits
+            with self._lock:
+                self._requests.pop(id(t), None)
 
     def _send(
         self,
@@ -251,21 +293,27 @@ class Transport:
         method, path = t.method, t.path
         extra: dict[str, Any] = {} if auth is None else {"auth": auth}
         while True:
+            t.enter(Phase.QUEUED, self._clock())
             self.pacer.before(route)
             ticket = self.congestion.acquire(
                 order, self._clock, lambda s: self._pause(s, t.what), lambda s: self._check(t, s)
             )
             wait, outcome, limited_for = 0.0, Outcome.OTHER, None
             try:
+                now = self._clock()
+                if t.sent and t.deadline is not None and now >= t.deadline:  # held back past it
+                    raise self.gave_up(self._give_up("deadline", t))
                 with self._lock:
                     self.request_count += 1
                 t.sent += 1
+                timeout = self._timeout(None if t.deadline is None else t.deadline - now)
+                t.enter(Phase.SENDING, now)
                 try:
                     resp = self._http.request(
-                        method, path, params=params, json=json, headers=headers, **extra
+                        method, path, params=params, json=json, headers=headers, timeout=timeout, **extra
                     )
                 except httpx.TransportError as exc:
-                    wait = self._transport_failed(exc, t, idempotent)
+                    wait = self._transport_failed(exc, t, idempotent, timeout)
                 else:
                     self._reached = True
                     info = self.rate_info(resp.headers, self._wall())
@@ -280,6 +328,7 @@ class Transport:
             finally:
                 self.congestion.done(ticket, self._clock(), outcome, limited_for)
             if wait > 0:
+                t.enter(Phase.BACKOFF, self._clock())
                 self._check(t, wait)
                 self._pause(wait, f"{t.what} (after {t.last})")
 
@@ -307,21 +356,34 @@ class Transport:
             raise self.ambiguous(t.method, t.path, self.detail(resp), resp)
         t.failures += 1
         t.last, t.response = f"{status} {self.error_details(resp)[0]}", resp
+        t.last_failure = Failure.LIMITED if status == 429 else Failure.ERROR
         if t.failures >= self.policy.attempts:
             raise self.gave_up(self._give_up("attempts", t))
         if status == 429:
             return retry_wait(info, t.failures, self.policy.max_wait)
         return backoff(t.failures)
 
-    def _transport_failed(self, exc: httpx.TransportError, t: _Tries, idempotent: bool) -> float:
-        reason = transport_reason(exc)
-        if not isinstance(exc, NOT_SENT):
-            if not idempotent:
-                raise self.ambiguous(t.method, t.path, reason, None)
-        elif not self._reached and t.sent >= 2:  # never reached this host: a wrong URL? fail fast
+    def _transport_failed(
+        self, exc: httpx.TransportError, t: _Tries, idempotent: bool, timeout: httpx.Timeout
+    ) -> float:
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        connecting = isinstance(exc, httpx.ConnectTimeout)
+        used = (timeout.connect if connecting else timeout.read) or 0.0
+        cut = used < (self.timeouts.connect if connecting else self.timeouts.read)
+        reason = "no answer before the deadline" if timed_out and cut else transport_reason(exc, timeout)
+        if not isinstance(exc, NOT_SENT) and not idempotent:
+            raise self.ambiguous(t.method, t.path, reason, None)
+        # never had an answer from this host, twice: a wrong URL, or a black hole? fail fast
+        if not self._reached and t.sent >= 2 and (timed_out or isinstance(exc, NOT_SENT)):
+            if timed_out:
+                silent = " (it accepts connections but does not answer)" if _answerless(exc) else ""
+                reason = f"{reason}, {t.sent} times{silent}"
+                raise self.unreachable(t.method, t.path, reason, timed_out=True)
             raise self.unreachable(t.method, t.path, reason)
         t.failures += 1
+        t.timeouts += timed_out
         t.last, t.response = reason, None
+        t.last_failure = Failure.TIMEOUT if timed_out else Failure.DROPPED
         if t.failures >= self.policy.attempts:
             raise self.gave_up(self._give_up("attempts", t))
         return backoff(t.failures)
@@ -338,6 +400,7 @@ class Transport:
             t.last,
             t.response,
             None if t.deadline is None else t.deadline - t.started,
+            t.timeouts,
         )
 
     def _check(self, t: _Tries, seconds: float) -> None:
@@ -384,8 +447,20 @@ def json_body(resp: httpx.Response) -> Any:
         return None
 
 
-def transport_reason(exc: httpx.TransportError) -> str:
-    """A one-line reason for a transport error, e.g. ``"the request timed out"``."""
+def _answerless(exc: httpx.TransportError) -> bool:
+    """The connection was made, the request sent, and no answer came."""
+    return isinstance(exc, httpx.ReadTimeout)
+
+
+def transport_reason(exc: httpx.TransportError, timeout: httpx.Timeout | None = None) -> str:
+    """A one-line reason for a transport error, e.g. ``"no answer within 30 s"``."""
     if isinstance(exc, httpx.TimeoutException):
-        return "the request timed out"
+        limits = {
+            httpx.ConnectTimeout: ("no connection", None if timeout is None else timeout.connect),
+            httpx.ReadTimeout: ("no answer", None if timeout is None else timeout.read),
+            httpx.WriteTimeout: ("the request not sent", None if timeout is None else timeout.write),
+            httpx.PoolTimeout: ("no free connection", None if timeout is None else timeout.pool),
+        }
+        what, seconds = limits.get(type(exc), ("the request timed out", None))
+        return f"{what} within {seconds:g} s" if seconds is not None else "the request timed out"
     return (str(exc) or exc.__class__.__name__).splitlines()[0]

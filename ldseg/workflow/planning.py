@@ -25,7 +25,7 @@ from ldseg.planner import PlanOptions, make_plan, what_to_read
 from ldseg.progress import Progress
 from ldseg.runtime import Connection
 from ldseg.scoping import Scoping
-from ldseg.staleness import stale_reasons
+from ldseg.staleness import already_applied, stale_reasons
 
 
 def load_desired(paths: Sequence[str]) -> DesiredState:
@@ -80,10 +80,14 @@ def read_live(
     request = what_to_read(desired, scoping.scopes(desired), types)
     with conn.reader(parallelism) as client:
         progress = Progress(
-            "Reading LaunchDarkly", lambda: f"{client.request_count} requests", enabled=not console.quiet
+            "Reading LaunchDarkly", lambda: _count(client.request_count, "request"), enabled=not console.quiet
         )
         with progress:
             return request, read(client, request if widen is None else widen(request))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def refuse_if_unsafe(plan: Plan, force: bool) -> None:
@@ -110,7 +114,8 @@ def load_saved_plan(path: str) -> SavedPlan:
 def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, parallelism: int) -> Plan:
     """Return the plan to apply: a fresh plan identical to the saved one. Refuse (StalePlanError,
     nothing changed) when the config, a secret, the account or LaunchDarkly moved since the plan
-    was made, or the file no longer says what a plan made now says (see staleness.py)."""
+    was made, or the file no longer says what a plan made now says (see staleness.py); a plan
+    LaunchDarkly already has entirely is refused in one sentence saying so."""
     reasons = config_differences(saved, desired)
     planned_uri = saved.doc["base_uri"]
     if planned_uri != conn.base_uri and conn.sandbox is None:
@@ -121,6 +126,8 @@ def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, 
         rotate = bool(saved.doc.get("options", {}).get("rotate_secrets", False))
         fresh, live = _plan_now(conn, desired, scoping, rotate, parallelism)
         reasons = stale_reasons(saved.plan, fresh, live)
+        if reasons and already_applied(saved.plan, fresh, live):
+            raise StalePlanError(_applied_message(len(saved.plan.changes), len(fresh.changes)))
     if reasons:
         listing = "\n".join(f"  - {r}" for r in reasons)
         raise StalePlanError(
@@ -128,6 +135,18 @@ def check_saved_plan(saved: SavedPlan, desired: DesiredState, conn: Connection, 
             "review the new plan."
         )
     return fresh
+
+
+def _applied_message(planned: int, others: int) -> str:
+    done = "its change" if planned == 1 else f"all {planned:,} of its changes"
+    text = (
+        f"This plan was already applied: LaunchDarkly has {done}, and a plan made now from the same "
+        "config changes none of them; nothing was changed."
+    )
+    if not others:
+        return text + ' There is nothing left to do (`ldseg plan` says "No changes.").'
+    what = "1 other change" if others == 1 else f"{others:,} other changes"
+    return text + f" A plan made now has {what}: run `ldseg plan --out` again and review it."
 
 
 #: a write whose retry budget is spent: running apply again is safe and does only what is missing
@@ -159,7 +178,9 @@ def apply_plan(
         )
         total = len(plan.changes)
         progress = Progress(
-            "Applying", lambda: f"{len(applier.report.results)}/{total} changes", enabled=not console.quiet
+            "Applying",
+            lambda: f"{len(applier.report.results)}/{_count(total, 'change')}",
+            enabled=not console.quiet,
         )
         with progress, _stopping_on_signals(applier):
             return applier.apply(plan)

@@ -113,16 +113,43 @@ def test_apply_saved_plan_then_it_is_stale(ldseg: Runner) -> None:
     ldseg.sandbox.clear_requests()
     again = ldseg("apply", path)
     assert again.exit_code == 1
-    assert "The saved plan is stale; nothing was changed:" in again.stderr
-    for address in (
-        "destination:web/production/segment-main",
-        "destination:web/staging/old",
-        "destination:web/staging/pubsub",
-        "flag:web/production/search",
-    ):
-        assert address in again.stderr
-    assert "Run `ldseg plan --out` again" in again.stderr
+    # one sentence, not every object of the plan listed as "stale"
+    assert again.stderr == (
+        "Error: This plan was already applied: LaunchDarkly has all 5 of its changes, and a plan made "
+        "now from the same config changes none of them; nothing was changed. There is nothing left to "
+        'do (`ldseg plan` says "No changes.").\n'
+    )
     assert writes(ldseg) == []
+
+
+def test_an_applied_plan_undone_in_part_by_hand_is_stale_as_usual(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    assert ldseg("apply", path).exit_code == 0
+    (pubsub,) = ldseg.sandbox.store.find_destinations("web", "staging", "pubsub")
+    ldseg.sandbox.store.update_destination(pubsub["_id"], on=False)  # by hand, after the apply
+    again = ldseg("apply", path)
+    assert again.exit_code == 1
+    assert "This plan was already applied" not in again.stderr  # pubsub's change is not in LD now
+    assert "The saved plan is stale; nothing was changed:" in again.stderr
+    assert "destination:web/staging/pubsub" in again.stderr
+
+
+def test_an_applied_plan_with_something_new_since_says_both(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    assert ldseg("apply", path).exit_code == 0
+    ldseg.sandbox.store.add_flag("web", "new-flag", tags=["analytics"])  # after the apply
+    again = ldseg("apply", path)
+    assert again.exit_code == 1
+    assert again.stderr.startswith("Error: This plan was already applied:")
+    assert "A plan made now has 1 other change: run `ldseg plan --out` again" in again.stderr
+
+
+def test_a_plan_applied_in_part_lists_what_is_stale(ldseg: Runner) -> None:
+    path, _ = saved_plan(ldseg)
+    ldseg.sandbox.store.set_track_events("web", "search", "production", True)  # one change, by hand
+    again = ldseg("apply", path)
+    assert again.exit_code == 1 and "already applied" not in again.stderr
+    assert "flag:web/production/search changed in LaunchDarkly" in again.stderr
 
 
 def test_a_change_by_hand_makes_the_plan_stale_naming_it(ldseg: Runner) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,12 @@ from ldseg.segment import PublicApi, TrackingApi
 from ldseg.smoke import Outcome, SegmentAccess, SmokeOptions, SmokeRunner, Verdict
 from tests.helpers import CANARY_WRITE_KEY, Result
 from tests.integration.conftest import CANARY_STAGING_KEY, Runner
+
+
+def unwrapped(text: str) -> str:
+    """The text report with each check's detail on one line again (it is wrapped within 120)."""
+    return re.sub(r"\n {18}(?=\S)", " ", text)
+
 
 ADMIN_TOKEN = "sgp-canary-admin-3c9e1f7a5b2d4e6f8a0c"
 MEMBER_TOKEN = "sgp-canary-member-8b1d3f5a7c9e2f4a6b8d"
@@ -176,7 +183,7 @@ def test_fail_when_the_key_is_not_on_an_enabled_launchdarkly_source(
     result = smoke(ldseg, "--send-test-event", "--timeout", "5", *FAST)
     assert result.exit_code == 1
     assert "  FAIL        destination:web/production/segment-main" in result.stdout
-    assert reason in result.stdout
+    assert reason in unwrapped(result.stdout)
     assert "skipped     Test event: not sent: an earlier check failed" in result.stdout
     assert "1 destination(s) failed the smoke test: destination:web/production/segment-main." in result.stderr
     assert sent(ldseg.sandbox) == []
@@ -210,8 +217,8 @@ def test_fail_when_the_event_never_arrives(ldseg: Runner) -> None:
     ldseg.sandbox.store.set_setting("segment_volume_delay_s", 600)  # Segment never shows it in time
     result = smoke(ldseg, "--send-test-event", "--timeout", "0.2", *FAST)
     assert result.exit_code == 1
-    assert "did not rise within 0.2 s" in result.stdout
-    assert "Segment accepted the request, which it also does for invalid keys" in result.stdout
+    assert "did not rise within 0.2 s" in unwrapped(result.stdout)
+    assert "Segment accepted the request, which it also does for invalid keys" in unwrapped(result.stdout)
     polls = [r for r in ldseg.sandbox.requests() if r["path"] == "/events/volume"]
     assert 3 <= len(polls) <= 60  # a baseline, then polls until the timeout, within 60 a minute
     assert all(r["query"]["sourceId"] == ["src_ld"] for r in polls)
@@ -274,7 +281,7 @@ def test_fail_when_launchdarkly_was_changed_by_hand(
     result = smoke(ldseg)
     assert result.exit_code == 1
     assert "FAIL        destination:web/production/segment-main" in result.stdout
-    assert reason in result.stdout
+    assert reason in unwrapped(result.stdout)
     assert "zz-another-key" not in result.output
 
 
@@ -286,15 +293,15 @@ def test_eu_hosts_fail_without_any_request(ldseg: Runner) -> None:
     result = smoke(ldseg, "--send-test-event", "--segment-public-api-url", eu)
     assert result.exit_code == 1
     assert f"the Segment Public API URL {eu} is in Segment's EU region, and the LaunchDarkly source is " in (
-        result.stdout
+        unwrapped(result.stdout)
     )
     segment_routes = ("/sources", "/events/", "/v1/")
     assert not [r for r in ldseg.sandbox.requests() if r["path"].startswith(segment_routes)]
 
     tracking = smoke(ldseg, "--send-test-event", SEGMENT_API_URL="https://events.eu1.segmentapis.com")
     assert tracking.exit_code == 1
-    assert (
-        "not sent: the Segment tracking API URL https://events.eu1.segmentapis.com is in" in tracking.stdout
+    assert "not sent: the Segment tracking API URL https://events.eu1.segmentapis.com is in" in unwrapped(
+        tracking.stdout
     )
     assert sent(ldseg.sandbox) == []
 
@@ -332,7 +339,7 @@ def test_apply_ends_with_the_smoke_table_of_what_it_changed(ldseg: Runner) -> No
     config = ldseg.config(CONFIG)
     result = run(ldseg, "apply", "-c", config, "--auto-approve", "--send-test-event", *FAST)
     assert result.exit_code == 0, result.output
-    tail = result.stdout.split("Apply complete!")[1]
+    tail = unwrapped(result.stdout).split("Apply complete!")[1]
     assert "PASS        destination:web/production/segment-main  segment" in tail
     assert "pass        Test event: sent by ldseg (messageId" in tail
     assert ldseg.sandbox.store.segment_nonconforming == []
@@ -452,7 +459,7 @@ def test_apply_sandbox_ends_with_a_smoke_table(tmp_path: Path) -> None:
         SEGMENT_PUBLIC_API_URL="https://eu1.api.segmentapis.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    tail = result.stdout.split("Apply complete!")[1]
+    tail = unwrapped(result.stdout).split("Apply complete!")[1]
     for address in ("destination:web/production/segment-main", "destination:web/staging/segment-staging"):
         assert f"PASS        {address}  segment" in tail
     assert "an enabled LaunchDarkly source" in tail
@@ -475,7 +482,7 @@ def test_apply_sandbox_with_a_disabled_source_fails_after_applying(
     assert "Apply complete!" in result.stdout
     assert "PASS        destination:web/production/segment-main" in result.stdout
     assert "FAIL        destination:web/staging/segment-staging" in result.stdout
-    assert "it is disabled, so Segment drops everything sent to it" in result.stdout
+    assert "it is disabled, so Segment drops everything sent to it" in unwrapped(result.stdout)
     assert "The changes above were applied (ldseg does not roll them back), but 1 destination(s)" in (
         result.stderr
     )

@@ -71,3 +71,28 @@ def test_json_document() -> None:
             {"name": "Delivery", "outcome": "unverified", "detail": "cannot see inside"},
         ],
     }
+
+
+def test_long_check_details_wrap_under_themselves_within_120_characters() -> None:
+    detail = (
+        "sent by ldseg (messageId 68a689eb-fa1d-4887-9d1b-96fecd003098); arrived: the event volume of "
+        "source 'LaunchDarkly (production)' (src_ld_production) rose within 0.0 s (Segment counts custom "
+        "events by name, so another one reaching that source at the same time would count too); see "
+        "https://app.segment.com/a-workspace-with-a-very-long-slug/sources/src_ld_production/overview-and-more"
+    )
+    result = SmokeResult(
+        Address("destination", "web", "production", "segment-main"),
+        "segment",
+        (Check(READBACK, Outcome.PASS, "exists"), Check("Test event", Outcome.PASS, detail)),
+    )
+    lines = render_smoke_text([result]).splitlines()
+    url = next(line for line in lines if "https://" in line)
+    assert url.strip().startswith("https://app.segment.com/") and url.startswith(" " * 18 + "https")  # whole
+    assert all(len(line) <= 120 for line in lines if line is not url)
+    first = lines.index("      pass        LaunchDarkly read-back: exists") + 1
+    assert lines[first].startswith("      pass        Test event: sent by ldseg (messageId ")
+    body = lines[first + 1 : lines.index("")]
+    assert len(body) >= 2 and all(line.startswith(" " * 18) and line[18] != " " for line in body)
+    assert " ".join(line.strip() for line in lines[first : first + 1 + len(body)]) == (
+        f"pass        Test event: {detail}"
+    )
