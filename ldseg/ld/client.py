@@ -246,6 +246,17 @@ class LDClient(Transport):
                 method=method,
                 path=path,
             )
+        if status == 405:
+            return ApiError(
+                f"LaunchDarkly refused {where}: {detail}. The environment requires approvals for this "
+                "change: ldseg opens an approval request for a flag change (see Approvals in the README); for "
+                "anything else, ask a LaunchDarkly admin for a role that may bypass approvals "
+                "(bypassRequiredApproval), or make the change through an approval in LaunchDarkly.",
+                status=status,
+                code=code,
+                method=method,
+                path=path,
+            )
         return ApiError(
             f"LaunchDarkly refused {where}: {detail}.", status=status, code=code, method=method, path=path
         )
