@@ -249,8 +249,8 @@ class LDClient(Transport):
         if status == 405:
             return ApiError(
                 f"LaunchDarkly refused {where}: {detail}. The environment requires approvals for this "
-                "change: ldseg opens an approval request for a flag change (see Approvals in the README); for "
-                "anything else, ask a LaunchDarkly admin for a role that may bypass approvals "
+                "change: ldseg opens an approval request for a flag change (see Approvals in the README); "
+                "for anything else, ask a LaunchDarkly admin for a role that may bypass approvals "
                 "(bypassRequiredApproval), or make the change through an approval in LaunchDarkly.",
                 status=status,
                 code=code,
