@@ -57,7 +57,7 @@ def test_pipelines_are_valid_yaml_using_documented_flags(path: Path) -> None:
     for script in scripts(doc):
         for args in invocations(script):
             found += 1
-            command = cli.commands.get(args[0])
+            command = cli.get_command(click.Context(cli), args[0])
             assert command is not None, f"{path.name}: unknown command ldseg {args[0]}"
             options = known_options(command)
             for arg in args[1:]:

@@ -1,21 +1,29 @@
 """The ``ldseg`` command line. Thin: parse options, call the workflow, render, map errors to exit codes.
 
 ``app`` holds the group, its error handling and the connection setup; ``options`` the options and
-the typed settings they fill in; each other module holds commands, registered here, explicitly.
+the typed settings they fill in; each other module holds commands, registered here, explicitly,
+by name (the group imports a command's module when that command runs).
 """
 
 from __future__ import annotations
 
-from ldseg.cli.adopt import export_command
 from ldseg.cli.app import cli
-from ldseg.cli.configs import schema, validate
-from ldseg.cli.planning import apply, drift, plan, show
-from ldseg.cli.report_cmd import report
-from ldseg.cli.sandbox_cmd import sandbox
-from ldseg.cli.smoke_cmd import smoke_test
 
-for _command in (validate, plan, apply, show, drift, smoke_test, report, export_command, schema, sandbox):
-    cli.add_command(_command)
+COMMANDS = (  # name, module, attribute; in the order `ldseg --help` lists them
+    ("validate", "ldseg.cli.configs", "validate"),
+    ("plan", "ldseg.cli.planning", "plan"),
+    ("apply", "ldseg.cli.planning", "apply"),
+    ("show", "ldseg.cli.planning", "show"),
+    ("drift", "ldseg.cli.planning", "drift"),
+    ("test", "ldseg.cli.smoke_cmd", "smoke_test"),
+    ("report", "ldseg.cli.report_cmd", "report"),
+    ("export", "ldseg.cli.adopt", "export_command"),
+    ("schema", "ldseg.cli.configs", "schema"),
+    ("sandbox", "ldseg.cli.sandbox_cmd", "sandbox"),
+)
+
+for _name, _module, _attribute in COMMANDS:
+    cli.register(_name, _module, _attribute)
 
 __all__ = ["cli", "main"]
 

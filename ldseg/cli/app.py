@@ -7,6 +7,7 @@ print one paragraph on stderr, never a traceback (unless ``--debug``).
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -22,7 +23,27 @@ from ldseg.runtime import Connection, connect
 
 
 class LdsegGroup(click.Group):
-    """A click group whose usage errors exit 1 (only "changes present" may exit 2)."""
+    """A click group whose usage errors exit 1 (only "changes present" may exit 2), and whose
+    commands are registered by name and imported when used (``register``): a command pays at
+    start-up only for the modules it needs, not for every other command's (templates, exporters)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy: dict[str, tuple[str, str]] = {}
+
+    def register(self, name: str, module: str, attribute: str) -> None:
+        self._lazy[name] = (module, attribute)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self._lazy, *(n for n in super().list_commands(ctx) if n not in self._lazy)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self._lazy:
+            return super().get_command(ctx, name)
+        module, attribute = self._lazy[name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         argv = list(sys.argv[1:] if args is None else args)
