@@ -70,8 +70,8 @@ def flaw(value: str) -> str | None:
     or None. Surrounding whitespace and control characters are copy-paste and CI mistakes
     (``echo`` into a variable adds a newline); sent as is, they would become part of the secret.
     The description never shows the value."""
-    if not value:
-        return None
+    if not value or (value.isprintable() and not value[0].isspace() and not value[-1].isspace()):
+        return None  # the usual case, in one C-level pass (isprintable is False for Cc and Cf)
     if value[0].isspace() or _control(value[0]):
         return f"starts with {_describe_char(value[0])}"
     if value[-1].isspace() or _control(value[-1]):

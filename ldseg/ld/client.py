@@ -169,8 +169,12 @@ class LDClient(Transport):
     def post(self, path: str, body: Any) -> Any:
         return self._json(self.request("POST", path, json=body), "POST", path)
 
-    def patch(self, path: str, body: Any, *, idempotent: bool = True) -> Any:
+    def patch(self, path: str, body: Any, *, idempotent: bool = True, answer: bool = True) -> Any:
+        """PATCH; ``answer=False`` when the caller does not use the answer (a flag's full
+        representation, thousands of times in a big apply): it is checked to be JSON, not decoded."""
         resp = self.request("PATCH", path, json=body, idempotent=idempotent)
+        if not answer and "json" in resp.headers.get("Content-Type", ""):
+            return None
         return self._json(resp, "PATCH", path)
 
     def _json(self, resp: httpx.Response, method: str, path: str) -> Any:

@@ -130,7 +130,8 @@ class LDWriter:
             {"op": "replace", "path": f"/environments/{pointer_token(e)}/trackEvents", "value": value}
             for e, value in envs.items()
         ]
-        self.client.patch(f"/api/v2/flags/{seg(project)}/{seg(key)}", {"comment": comment, "patch": ops})
+        body = {"comment": comment, "patch": ops}
+        self.client.patch(f"/api/v2/flags/{seg(project)}/{seg(key)}", body, answer=False)
 
     def open_flag_approval(
         self, where: FlagEnv, export: bool, *, description: str, comment: str, reviewers: Reviewers
