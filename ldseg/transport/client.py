@@ -34,7 +34,9 @@ Credentials only ever go into request headers: no message is built from a reques
 
 from __future__ import annotations
 
+import functools
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -120,6 +122,14 @@ class _Tries(RequestState):
         return f"{self.method} {bare(self.path)}"
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process (reads, writes, Segment): building one loads
+    the CA bundle, tens of milliseconds each time. httpx's own, so SSL_CERT_FILE and SSL_CERT_DIR
+    still apply."""
+    return httpx.create_ssl_context()
+
+
 class Transport:
     """A thread-safe HTTP client with the shared retry rules (module docstring). Subclasses
     override the hooks below; use as a context manager or call ``close()``."""
@@ -157,6 +167,7 @@ class Transport:
             headers=dict(headers) if "User-Agent" in headers else {"User-Agent": USER_AGENT, **headers},
             timeout=self._timeout(None),
             transport=transport,
+            verify=_tls_context() if transport is None else True,
             limits=httpx.Limits(
                 max_connections=self.parallelism + 4, max_keepalive_connections=self.parallelism + 4
             ),
