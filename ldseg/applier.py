@@ -295,11 +295,7 @@ class Applier:
         where = (change.address.project, change.address.environment, change.address.name)
         if change.approval is None:
             for r in self.writer.flag_approvals(where):
-                if (
-                    r.status == "pending"
-                    and r.track_events is change.export
-                    and r.review_status != "declined"
-                ):
+                if r.open_for(change.export) and r.review_status != "declined":
                     return Requested(f"awaiting approval (request {r.id}, opened before)")
             self._reserve_unplanned_request(refusal)
         a = change.address
