@@ -175,6 +175,22 @@ def test_environment_patch_turns_approvals_on(clients: dict[str, httpx.Client], 
 
 
 @pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "remove", "path": "/approvalSettings/required"},
+        {"op": "move", "from": "/approvalSettings/minNumApprovals", "path": "/approvalSettings/required"},
+    ],
+)
+def test_environment_patch_refuses_to_remove_an_approval_setting(
+    clients: dict[str, httpx.Client], asb: SandboxForTests, op: dict[str, str]
+) -> None:
+    before = copy.deepcopy(asb.store.environment("web", "production")["approvalSettings"])
+    r = clients["admin"].patch("/api/v2/projects/web/environments/production", json=[op])
+    assert r.status_code == 400 and r.json()["code"] == "invalid_request", r.text
+    assert asb.store.environment("web", "production")["approvalSettings"] == before
+
+
+@pytest.mark.parametrize(
     "env, message",
     [
         ({"approvalSettings": {"required": True, "requiredApprovalTags": ["x"]}}, "not both"),
@@ -352,6 +368,25 @@ def test_conflicts(clients: dict[str, httpx.Client], asb: SandboxForTests) -> No
     assert "trackEvents changed from false to true" in failed.json()["conflicts"][0]["reason"]
     assert tracked(asb) is True
     assert writer.post(f"/api/v2/approval-requests/{keep_off}/apply", json={}).status_code == 400
+
+
+def test_a_flag_change_that_would_make_a_pending_request_fail_needs_ignore_conflicts(
+    clients: dict[str, httpx.Client], asb: SandboxForTests
+) -> None:
+    writer = clients["writer"]
+    keep_off = [{"kind": "updateTrackEvents", "trackEvents": False}]
+    rid = create(writer, env="staging", instructions=keep_off)["_id"]  # asked while the flag is off
+    body = {"environmentKey": "staging", "instructions": TRACK_ON}
+    refused = writer.patch("/api/v2/flags/web/banner", json=body, headers=SEMANTIC)
+    assert refused.status_code == 400 and rid in refused.json()["message"]
+    assert tracked(asb, env="staging") is False
+    forced = writer.patch(
+        "/api/v2/flags/web/banner", params={"ignoreConflicts": "true"}, json=body, headers=SEMANTIC
+    )
+    assert forced.status_code == 200 and tracked(asb, env="staging") is True
+    # a change the request survives (back to the value it was asked against) needs no flag
+    back = {"environmentKey": "staging", "instructions": keep_off}
+    assert writer.patch("/api/v2/flags/web/banner", json=back, headers=SEMANTIC).status_code == 200
 
 
 def test_an_apply_already_done_out_of_band_completes(

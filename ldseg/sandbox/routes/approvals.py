@@ -24,11 +24,15 @@ requester approving or declining their own request without ``canReviewOwnRequest
 than 10 ``notifyMemberIds`` is a 400; ``autoApplyApprovedChanges`` (LD documents it for approval
 services other than LaunchDarkly) applies a request the moment a review makes it appliable, whatever
 the service, so a client must expect requests it never applied to be ``completed``.
+
+A flag PATCH that would make a pending request fail (by the same rule as applying it) is refused
+with a 400 unless it carries ``ignoreConflicts=true``, as LD's spec documents; the error's ``code``
+is UNCONFIRMED. A change of a boolean such as ``trackEvents`` triggers it only against a request
+that sets the value the field already had when the request was made.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -38,7 +42,7 @@ from ..exceptions import HttpError, bad_request, not_found
 from ..exchange import Call, Reply
 from ..pagination import page_links, parse_limit_offset
 from .common import audit, get_env, get_project, split_list
-from .flags import apply_targets, bump_versions, instruction_targets
+from .flags import apply_targets, bump_versions, instruction_targets, moved_targets
 
 if TYPE_CHECKING:
     from ..app import SandboxApp
@@ -442,16 +446,7 @@ def _execute(call: Call, rec: dict[str, Any], *, applied_by: str | None, comment
     if flag is None or rec["environment"] not in project["environments"]:
         raise not_found(f"the flag or environment of approval request {rec['_id']} no longer exists")
     targets = _targets(rec)
-    cfg = flag["environments"][rec["environment"]]
-    moved = [
-        {
-            "instruction": ins,
-            "reason": f"{field} changed from {json.dumps(rec['baseline'][field])} to "
-            f"{json.dumps(cfg[field])} since the approval request was made",
-        }
-        for ins, (field, value) in zip(rec["instructions"], targets, strict=True)
-        if cfg[field] != rec["baseline"][field] and cfg[field] != value
-    ]
+    moved = moved_targets(rec, flag["environments"][rec["environment"]])
     if moved:
         rec["status"] = "failed"
         rec["failedConflicts"] = moved

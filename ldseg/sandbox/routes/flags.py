@@ -380,6 +380,37 @@ def instruction_targets(instructions: Any) -> list[tuple[str, bool]]:
     return [instruction_target(i, ins) for i, ins in enumerate(instructions)]
 
 
+def moved_targets(rec: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The instructions of approval request ``rec`` that would fail against ``cfg`` (its environment's
+    flag configuration): a field it sets changed, since the request was made, to a value that is
+    neither the one it had then nor the one the request sets."""
+    return [
+        {
+            "instruction": ins,
+            "reason": f"{field} changed from {json.dumps(rec['baseline'][field])} to "
+            f"{json.dumps(cfg[field])} since the approval request was made",
+        }
+        for ins, (field, value) in zip(
+            rec["instructions"], instruction_targets(rec["instructions"]), strict=True
+        )
+        if cfg[field] != rec["baseline"][field] and cfg[field] != value
+    ]
+
+
+def pending_conflicts(store: Store, project_key: str, new: dict[str, Any], env_keys: list[str]) -> list[str]:
+    """Ids of the pending approval requests of flag ``new`` in ``env_keys`` that this version of the
+    flag would make fail."""
+    return [
+        rec["_id"]
+        for rec in store.state["approval_requests"].values()
+        if rec["status"] == "pending"
+        and rec["project"] == project_key
+        and rec["flag"] == new["key"]
+        and rec["environment"] in env_keys
+        and moved_targets(rec, new["environments"][rec["environment"]])
+    ]
+
+
 def apply_targets(
     flag: dict[str, Any], envs: dict[str, Any], env: str, targets: list[tuple[str, bool]]
 ) -> tuple[dict[str, Any], list[str]]:
@@ -449,7 +480,7 @@ def patch_flag(call: Call) -> Reply:
     store, q = call.store, call.query
     project_key, key = call.args["projectKey"], call.args["featureFlagKey"]
     dry_run = bool(parse_bool(q.get("dryRun"), "dryRun", False))
-    parse_bool(q.get("ignoreConflicts"), "ignoreConflicts", False)
+    ignore_conflicts = bool(parse_bool(q.get("ignoreConflicts"), "ignoreConflicts", False))
     with store.lock:
         _get_flag(store, project_key, key)
     semantic = call.is_semantic_patch()
@@ -465,6 +496,14 @@ def patch_flag(call: Call) -> Reply:
             new, changed = _apply_representation(call, project_key, flag, envs, form, payload)
         if gated_envs(call, flag, new, envs, changed_env_keys(changed)):
             raise HttpError(405, "Approval is required to make this request", "method_not_allowed")
+        blocked = (
+            [] if ignore_conflicts else pending_conflicts(store, project_key, new, changed_env_keys(changed))
+        )
+        if blocked:
+            raise bad_request(
+                f"this change would make pending approval request {', '.join(sorted(blocked))} fail; "
+                "send ignoreConflicts=true to make it anyway"
+            )
         bump_versions(new, changed)
         if not dry_run:
             project["flags"][key] = new

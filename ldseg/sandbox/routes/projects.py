@@ -205,6 +205,11 @@ def patch_environment(call: Call) -> Reply:
         fields = {p.split("/")[1] for p in changed} - {APPROVALS}
         settings = None
         if any(p.startswith(f"/{APPROVALS}/") for p in changed):
+            gone = [
+                f for f in EDITABLE if not isinstance(after.get(APPROVALS), dict) or f not in after[APPROVALS]
+            ]
+            if gone:
+                raise bad_request(f"/{APPROVALS}/{gone[0]} cannot be removed; replace its value instead")
             settings = {**approval_rules.settings_of(env), **{f: after[APPROVALS][f] for f in EDITABLE}}
             problem = approval_rules.settings_problem(settings)
             if problem:
