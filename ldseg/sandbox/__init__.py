@@ -73,7 +73,7 @@ Seed format (YAML or JSON; every key optional)::
               minNumApprovals: 1         # 1 to 5
               canReviewOwnRequest: false
               canApplyDeclinedChanges: true
-              autoApplyApprovedChanges: false   # approving applies at once
+              autoApplyApprovedChanges: false   # true: approving applies at once
               bypassApprovalsForPendingChanges: false   # shown, not acted on
               serviceKind: launchdarkly
               serviceConfig: {}

@@ -349,6 +349,16 @@ def test_auto_apply_approved_changes(clients: dict[str, httpx.Client], asb: Sand
     assert r.status_code == 400 and "already been applied" in r.json()["message"]
 
 
+def test_an_approval_that_cannot_auto_apply_records_nothing(
+    clients: dict[str, httpx.Client], asb: SandboxForTests
+) -> None:
+    rid = create(clients["writer"], env="auto")["_id"]
+    before = clients["reader"].get(f"/api/v2/approval-requests/{rid}").json()
+    asb.store.delete_flag("web", "banner")
+    assert review(clients["reviewer"], rid, "approve").status_code == 404
+    assert clients["reader"].get(f"/api/v2/approval-requests/{rid}").json() == before
+
+
 def test_conflicts(clients: dict[str, httpx.Client], asb: SandboxForTests) -> None:
     writer, reviewer = clients["writer"], clients["reviewer"]
     on = create(writer)["_id"]
@@ -436,6 +446,8 @@ def test_list_filters(clients: dict[str, httpx.Client]) -> None:
     [
         ({"filter": "flagKey equals x"}, "Unsupported filter field"),
         ({"filter": "status in [pending]"}, "operator"),
+        ({"filter": "status equals pending"}, "use anyOf"),
+        ({"filter": 'projectKey anyOf ["web"]'}, "use equals"),
         ({"filter": "status anyOf pending"}, "anyOf takes a list"),
         ({"filter": 'status anyOf ["open"]'}, "values must be among"),
         ({"filter": "status"}, "field operator value"),

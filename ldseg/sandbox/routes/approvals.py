@@ -16,14 +16,18 @@ updated" (``status: failed``); the list filter is ``field operator value`` joine
 ``notifyMemberIds``, ``requestorId``, ``resourceId`` (``proj/P:env/E:flag/F``), ``reviewStatus``,
 ``status``, ``projectKey``; the list's ``limit`` defaults to 20, at most 200.
 
-UNCONFIRMED, so the most defensive reading: ``equals`` and ``anyOf [..]`` are the operators, for every
-field; lists are newest first; an apply conflicts when a field the request sets was changed to
-another value since the request was made (answered 200 with ``status: failed``); reviewing or
-applying a request that is no longer pending, or applying one not approved enough, is a 400; a
-requester approving or declining their own request without ``canReviewOwnRequest`` is a 403; more
-than 10 ``notifyMemberIds`` is a 400; ``autoApplyApprovedChanges`` (LD documents it for approval
-services other than LaunchDarkly) applies a request the moment a review makes it appliable, whatever
-the service, so a client must expect requests it never applied to be ``completed``.
+The spec documents one operator per filter field (``anyOf [..]`` for ``notifyMemberIds``,
+``reviewStatus`` and ``status``, ``equals`` for the others); any other is a 400. UNCONFIRMED, so the
+most defensive reading: lists are newest first; an apply conflicts when a field the request sets was
+changed to another value since the request was made (answered 200 with ``status: failed``);
+reviewing or applying a request that is no longer pending, or applying one not approved enough, is a
+400; a requester approving or declining their own request without ``canReviewOwnRequest`` is a 403
+(LD's docs: the setting says "whether requestors can approve their own requests", though the spec's
+field text speaks of applying one's own change; the spec lists 400, 401, 404, 405, 409 and 429 for a
+review, no 403); more than 10 ``notifyMemberIds`` is a 400, and so is a ``limit`` over 200 (the spec
+only says it is the maximum); ``autoApplyApprovedChanges`` (LD documents it for approval services
+other than LaunchDarkly) applies a request the moment a review makes it appliable, whatever the
+service, so a client must expect requests it never applied to be ``completed``.
 
 A flag PATCH that would make a pending request fail (by the same rule as applying it) is refused
 with a 400 unless it carries ``ignoreConflicts=true``, as LD's spec documents; the error's ``code``
@@ -65,8 +69,15 @@ CREATE_FIELDS = {
 }
 NOT_EMULATED = ("executionDate", "operatingOnId")  # scheduled changes
 MAX_NOTIFY_MEMBERS = 10
-FILTER_FIELDS = ("notifyMemberIds", "requestorId", "resourceId", "reviewStatus", "status", "projectKey")
-FILTER_OPERATORS = ("equals", "anyOf")
+#: the list filter's fields, each with the one operator LD's spec documents for it
+FILTER_FIELDS = {
+    "notifyMemberIds": "anyOf",
+    "requestorId": "equals",
+    "resourceId": "equals",
+    "reviewStatus": "anyOf",
+    "status": "anyOf",
+    "projectKey": "equals",
+}
 EXPANDS = ("flag", "project", "environments")
 MAX_LIMIT = 200
 
@@ -213,8 +224,8 @@ def parse_filter(raw: str | None) -> list[tuple[str, set[str]]]:
             raise bad_request(
                 "Unsupported filter field. Filter field must be one of: " + ", ".join(FILTER_FIELDS)
             )
-        if op not in FILTER_OPERATORS:
-            raise bad_request(f"unsupported filter operator {op!r}; operators: {', '.join(FILTER_OPERATORS)}")
+        if op != FILTER_FIELDS[field]:
+            raise bad_request(f"unsupported filter operator {op!r} for {field}; use {FILTER_FIELDS[field]}")
         value = value.strip()
         is_list = value.startswith("[") and value.endswith("]")
         if (op == "anyOf") != is_list:
@@ -408,14 +419,17 @@ def _review(call: Call, find: Finder, *, account: bool) -> Reply:
         if body.get("comment") is not None:
             review["comment"] = body["comment"]
         review["memberId"] = member
-        rec["allReviews"].append(review)
-        rec["reviewStatus"] = approval_rules.review_status(rec["allReviews"], settings)
+        reviews = [*rec["allReviews"], review]
+        auto_apply = (
+            settings["autoApplyApprovedChanges"] and approval_rules.apply_refusal(reviews, settings) is None
+        )
+        if auto_apply:
+            _target(store, rec)  # a 404 here, before anything is recorded
+        rec["allReviews"] = reviews
+        rec["reviewStatus"] = approval_rules.review_status(reviews, settings)
         rec["_version"] += 1
         _audit(call, rec, "reviewApprovalRequest", comment=body.get("comment"), kind=kind)
-        if (
-            settings["autoApplyApprovedChanges"]
-            and approval_rules.apply_refusal(rec["allReviews"], settings) is None
-        ):
+        if auto_apply:
             _execute(call, rec, applied_by=None)
         return Reply(200, _rep(store, rec, account=account))
 
@@ -437,14 +451,20 @@ def _apply(call: Call, find: Finder, *, account: bool) -> Reply:
         return Reply(200, _rep(store, rec, account=account))
 
 
-def _execute(call: Call, rec: dict[str, Any], *, applied_by: str | None, comment: str | None = None) -> None:
-    """Run the request's instructions on the flag (hold the lock): ``completed``, or ``failed`` with
-    the flag unchanged when a field it sets moved to another value since the request was made."""
-    store = call.store
+def _target(store: Store, rec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The project and flag ``rec`` changes; 404 when the flag or its environment is gone."""
     project = get_project(store, rec["project"])
     flag = project["flags"].get(rec["flag"])
     if flag is None or rec["environment"] not in project["environments"]:
         raise not_found(f"the flag or environment of approval request {rec['_id']} no longer exists")
+    return project, flag
+
+
+def _execute(call: Call, rec: dict[str, Any], *, applied_by: str | None, comment: str | None = None) -> None:
+    """Run the request's instructions on the flag (hold the lock): ``completed``, or ``failed`` with
+    the flag unchanged when a field it sets moved to another value since the request was made."""
+    store = call.store
+    project, flag = _target(store, rec)
     targets = _targets(rec)
     moved = moved_targets(rec, flag["environments"][rec["environment"]])
     if moved:
