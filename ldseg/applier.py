@@ -28,7 +28,7 @@ from ldseg.errors import (
 )
 from ldseg.ld.client import DEFAULT_PARALLELISM
 from ldseg.ld.writer import FieldWrite, Writer
-from ldseg.model import Address, DesiredState, DestinationSpec
+from ldseg.model import Address, DesiredState, DestinationSpec, FlagEnv
 from ldseg.plan import Action, ApprovalState, Change, DestinationChange, EnvironmentChange, FlagChange, Plan
 from ldseg.planner.destinations import destination_diffs
 
@@ -84,6 +84,8 @@ SPLIT_STATUSES = (405, 409)
 #: a type of change; a unit is the changes one request writes
 C = TypeVar("C", bound=Change)
 APPROVAL_REQUIRED = 405
+#: the code of a change a reviewer declined
+APPROVAL_DECLINED = "approval_declined"
 
 
 @dataclass
@@ -267,7 +269,7 @@ class Applier:
                 self._record(ChangeResult(c, Status.REQUESTED, c.approval.describe() if c.approval else ""))
             elif state is ApprovalState.DECLINED:
                 detail = f"{c.approval.describe() if c.approval else ''}: ldseg does not ask again by itself"
-                self._record(ChangeResult(c, Status.FAILED, detail, code="approval_declined"))
+                self._record(ChangeResult(c, Status.FAILED, detail, code=APPROVAL_DECLINED))
             elif state is ApprovalState.APPROVED:
                 approved.append([c])
             elif state is ApprovalState.NEEDED:
@@ -288,15 +290,23 @@ class Applier:
             return self._request_approval(unit[0], exc)
         return "export on" if unit[0].export else "export off"
 
-    def _request_approval(self, change: FlagChange, refusal: ApiError) -> Requested:
-        """LaunchDarkly requires an approval for ``change``: open a request (unless one asking for
-        the same is open already). One the plan did not foresee counts against the budget of
-        unplanned requests."""
+    def _request_approval(self, change: FlagChange, refusal: ApiError) -> str | Requested:
+        """LaunchDarkly requires an approval for ``change``. One the plan foresaw: open a request.
+        One it did not (the environment's settings did not show it, or its requests were not read):
+        a request already asking for the same change decides (approved: apply it; declined: fail;
+        else it awaits review); without one, open a request, against the budget of unplanned ones."""
         where = (change.address.project, change.address.environment, change.address.name)
         if change.approval is None:
-            for r in self.writer.flag_approvals(where):
-                if r.open_for(change.export) and r.review_status != "declined":
-                    return Requested(f"awaiting approval (request {r.id}, opened before)")
+            found = next((r for r in self.writer.flag_approvals(where) if r.open_for(change.export)), None)
+            if found is not None and found.review_status == "approved":
+                return self._apply_request(where, found.id)
+            if found is not None and found.review_status == "declined":
+                raise ApiError(
+                    f"declined by a reviewer (request {found.id}): ldseg does not ask again by itself",
+                    code=APPROVAL_DECLINED,
+                )
+            if found is not None:
+                return Requested(f"awaiting approval (request {found.id}, opened before)")
             self._reserve_unplanned_request(refusal)
         a = change.address
         verb = "start" if change.export else "stop"
@@ -327,20 +337,24 @@ class Applier:
                 return
             if self.unplanned_requests <= 0:
                 raise ApiError(
-                    f"{refusal} LaunchDarkly requires an approval for it, and this apply has opened as many "
-                    "approval requests as settings.safety.max_approval_requests allows; run `ldseg plan` "
-                    "to see them all, then apply with --force.",
+                    f"{refusal} LaunchDarkly requires an approval for it, which the plan did not foresee "
+                    "(the environment's approval settings changed since, or did not show it), and this "
+                    "apply has opened as many such requests as settings.safety.max_approval_requests "
+                    "allows. Run `ldseg plan` again, or apply with --force to open them all.",
                     status=refusal.status,
                     code=refusal.code,
                 ) from None
             self.unplanned_requests -= 1
 
     def _apply_approved(self, unit: Sequence[FlagChange]) -> str:
-        """Apply the approved request; a request LaunchDarkly already applied counts as done."""
+        """Apply the approved request the plan found."""
         change = unit[0]
         assert change.approval is not None and change.approval.request_id is not None
-        request_id = change.approval.request_id
         where = (change.address.project, change.address.environment, change.address.name)
+        return self._apply_request(where, change.approval.request_id)
+
+    def _apply_request(self, where: FlagEnv, request_id: str) -> str:
+        """Apply an approved request; one LaunchDarkly already applied counts as done."""
 
         def send() -> str:
             result = self.writer.apply_flag_approval(where, request_id, self.comment)

@@ -261,8 +261,10 @@ class Approval:
     link: str | None = None
 
     def describe(self) -> str:
-        """How the plan shows it, e.g. ``awaiting approval (request 64a...)``."""
-        request = f"request {self.request_id}" if self.request_id else ""
+        """How the plan shows it, e.g. ``awaiting approval (request 64a..., <its link>)``."""
+        request = ", ".join(
+            x for x in (f"request {self.request_id}" if self.request_id else "", self.link) if x
+        )
         return {
             ApprovalState.NEEDED: "needs approval: apply opens a request",
             ApprovalState.AWAITING: f"awaiting approval ({request})",

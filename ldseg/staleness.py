@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ldseg.model import LiveState
-from ldseg.plan import Action, Change, DestinationChange, EnvironmentChange, FlagChange, Plan, fmt
+from ldseg.plan import Action, Approval, Change, DestinationChange, EnvironmentChange, FlagChange, Plan, fmt
 from ldseg.planner.destinations import content_fingerprint
 
 
@@ -49,6 +49,11 @@ def stale_reasons(saved: Plan, fresh: Plan, live: LiveState) -> list[str]:
             out[address] = (
                 f"{address}: a plan made now changes it ({now[address]['action']}), the saved plan does not"
             )
+        elif _without_approval(then[address]) == _without_approval(now[address]):
+            out[address] = (
+                f"{address}: its approval request moved on since the plan was saved (now: "
+                f"{_approval_state(now[address])}); run `ldseg plan` again"
+            )
         else:
             out[address] = f"{address}: a plan made now changes it differently from the saved plan"
     return [out[a] for a in sorted(out)]
@@ -65,9 +70,23 @@ def already_applied(saved: Plan, fresh: Plan, live: LiveState) -> bool:
 
 
 def _content(c: Change) -> dict[str, Any]:
+    """What a change does, for comparing plans: not its guard, nor an approval request's link
+    (it holds the API's address, which differs between two runs of the embedded sandbox)."""
     data = c.to_dict()
     data.pop("guard", None)
+    approval = data.get("approval")
+    if isinstance(approval, dict) and "link" in approval:
+        data["approval"] = {k: v for k, v in approval.items() if k != "link"}
     return data
+
+
+def _without_approval(content: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in content.items() if k != "approval"}
+
+
+def _approval_state(content: dict[str, Any]) -> str:
+    approval = content.get("approval")
+    return Approval.from_dict(approval).describe() if isinstance(approval, dict) else "no approval needed"
 
 
 class _LiveIndex:

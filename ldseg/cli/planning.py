@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ldseg.applier import ApplyReport, ChangeResult, Status
+from ldseg.applier import APPROVAL_DECLINED, ApplyReport, ChangeResult, Status
 from ldseg.audit import audit_comment
 from ldseg.cli.app import open_connection
 from ldseg.cli.options import (
@@ -189,7 +189,7 @@ def apply(
                     dumps(apply_document(ApplyReport(), document, desired.files, conn.base_uri)), nl=False
                 )
             return EXIT_OK
-        refuse_if_unsafe(the_plan, force)
+        refuse_if_unsafe(the_plan, force, planfile)
         if saved is None:
             _confirm(auto_approve)
         text("")
@@ -259,10 +259,16 @@ def _raise_if_incomplete(report: ApplyReport) -> None:
         f"{_changes(failed)} failed" if failed else "",
         f"{_changes(skipped)} not applied" if skipped else "",
     ]
-    raise ApplyFailed(
-        f"{' and '.join(w for w in what if w)}; {done} (see above). Fix the cause and run apply again: "
-        "it only does what is still missing."
-    )
+    declined = sum(1 for r in report.results if r.code == APPROVAL_DECLINED)
+    advice = "Fix the cause and run apply again: it only does what is still missing."
+    if declined and declined == failed and not skipped:
+        advice = (
+            "A reviewer declined them in LaunchDarkly; apply will not ask again. Change the config, or "
+            "settle it with the reviewers and open a new request in LaunchDarkly."
+        )
+    elif declined:
+        advice += f" ({declined:,} of them a reviewer declined: apply will not ask again.)"
+    raise ApplyFailed(f"{' and '.join(w for w in what if w)}; {done} (see above). {advice}")
 
 
 def _changes(n: int) -> str:

@@ -60,7 +60,8 @@ def summary_lines(report: ApplyReport) -> list[str]:
 
 def _grouped(results: Iterable[ChangeResult]) -> list[str]:
     """One entry per (scope, resource type, status, error code): the count, the first few names,
-    and the first result's message (the others in a group say the same of other objects)."""
+    and the first result's message, said to be the first's when the others' differ (another
+    request id, say)."""
     groups: dict[tuple[str, str, str, str], list[ChangeResult]] = {}
     for r in results:
         a = r.change.address
@@ -76,7 +77,8 @@ def _grouped(results: Iterable[ChangeResult]) -> list[str]:
         noun = type_ if one else f"{type_}s"
         marker = {Status.FAILED.value: "!", Status.REQUESTED.value: "?"}.get(status, " ")
         lines.append(f"{marker} {where}/*: {len(items):,} {noun} {verb}: {shown}")
-        lines.append(f"      {items[0].detail}")
+        same = all(r.detail == items[0].detail for r in items)
+        lines.append(f"      {items[0].detail}" + ("" if same else f" ({names[0]}; --verbose shows each)"))
     return lines
 
 

@@ -90,14 +90,15 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def refuse_if_unsafe(plan: Plan, force: bool) -> None:
+def refuse_if_unsafe(plan: Plan, force: bool, planfile: str | None = None) -> None:
     """The safety rails: exit 3 with nothing changed, unless --force."""
     if not plan.safety or force:
         return
     listing = "\n".join(f"  - {i.message}" for i in plan.safety)
+    command = f"ldseg apply {planfile} --force" if planfile else "ldseg apply --force"
     raise UnsafePlanError(
         f"Apply refused by the safety rails; nothing was changed:\n{listing}\n"
-        "Run `ldseg apply --force` to apply it anyway."
+        f"Run `{command}` to apply it anyway."
     )
 
 

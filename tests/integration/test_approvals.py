@@ -91,7 +91,8 @@ def test_gated_changes_open_one_request_each_and_are_applied_once_approved(ldseg
     assert len(requests_of(ldseg)) == 3
     waiting = ldseg("plan", "-c", cfg, "--detailed-exitcode")
     assert waiting.exit_code == 2  # awaiting changes are still changes
-    assert f"      + alpha  # awaiting approval (request {opened[0]['_id']})" in waiting.stdout
+    link = f"{ldseg.sandbox.url}/api/v2/approval-requests/{opened[0]['_id']}"  # LaunchDarkly's link to it
+    assert f"      + alpha  # awaiting approval (request {opened[0]['_id']}, {link})" in waiting.stdout
     assert "(3 awaiting approval)" in waiting.stdout
     drift = ldseg("drift", "-c", cfg)
     assert "flag:web/production/alpha differs from the config (awaiting approval" in drift.stdout
@@ -103,12 +104,13 @@ def test_gated_changes_open_one_request_each_and_are_applied_once_approved(ldseg
     assert "a reviewer declined approval request" in declined.stderr
     final = ldseg("apply", "-c", cfg, "--auto-approve")
     assert final.exit_code == 1, final.output  # the declined change is not done
-    assert f"      + alpha  # approved: apply applies request {opened[0]['_id']}" in final.stdout
+    assert f"      + alpha  # approved: apply applies request {opened[0]['_id']}, {link}" in final.stdout
     assert "~ flag:web/production/*: 2 now export, 0 stopped exporting" in final.stdout
     assert "! flag:web/production/*: 1 flag failed: gamma" in final.stdout
-    assert f"declined by a reviewer (request {opened[2]['_id']})" in final.stdout
+    assert f"declined by a reviewer (request {opened[2]['_id']}, " in final.stdout
     assert track_events(ldseg, "production") == {"alpha": True, "beta": True, "gamma": False}
     assert len(requests_of(ldseg)) == 3  # no new request for the declined change
+    assert "A reviewer declined them in LaunchDarkly; apply will not ask again." in final.stderr
 
 
 def test_approved_changes_leave_the_plan_empty(ldseg: Runner) -> None:

@@ -269,7 +269,13 @@ def test_too_many_deletes_need_force(ldseg: Runner) -> None:
     refused = ldseg("apply", "-c", cfg, "--auto-approve")
     assert refused.exit_code == 3
     assert "Apply refused by the safety rails; nothing was changed" in refused.stderr
-    assert "--force" in refused.stderr
+    assert "Run `ldseg apply --force` to apply it anyway." in refused.stderr
+    assert destinations(ldseg.sandbox) == before
+    saved = str(ldseg.tmp_path / "unsafe.json")
+    assert ldseg("plan", "-c", cfg, "--out", saved).exit_code == 0
+    refused = ldseg("apply", saved)
+    assert refused.exit_code == 3
+    assert f"Run `ldseg apply {saved} --force` to apply it anyway." in refused.stderr
     assert destinations(ldseg.sandbox) == before
     forced = ldseg("apply", "-c", cfg, "--auto-approve", "--force")
     assert forced.exit_code == 0, forced.output

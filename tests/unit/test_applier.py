@@ -298,3 +298,22 @@ def test_an_unforeseen_405_opens_a_request_only_within_the_budget_and_never_twic
     assert results["b"].status is Status.FAILED and "max_approval_requests" in results["b"].detail
     assert results["c"].status is Status.REQUESTED and "request old, opened before" in results["c"].detail
     assert [c[1][0][2] for c in writer.calls if c[0] == "open"] == ["a"]
+
+
+def test_an_unforeseen_405_applies_an_approved_request_and_fails_on_a_declined_one() -> None:
+    """The plan did not know these flags were gated (so it read no requests): the requests already
+    asking for the change decide, as they would have in the plan."""
+    writer = FakeWriter(fail={("flag", "yes"): [REFUSED], ("flag", "no"): [REFUSED]})
+    writer.approvals += [
+        ApprovalRequest("r-yes", "web", "production", "yes", "pending", "approved", True),
+        ApprovalRequest("r-no", "web", "production", "no", "pending", "declined", True),
+    ]
+    applier = Applier(writer, desired(), "c", parallelism=1, unplanned_requests=5)
+    applier.apply(Plan((flag("yes"), flag("no"))))
+    results = {r.change.address.name: r for r in applier.report.results}
+    assert (
+        results["yes"].status is Status.APPLIED and "applied approval request r-yes" in results["yes"].detail
+    )
+    assert (results["no"].status, results["no"].code) == (Status.FAILED, "approval_declined")
+    assert "r-no" in results["no"].detail
+    assert [c for c in writer.calls if c[0] == "open"] == []  # nobody is asked again

@@ -44,6 +44,18 @@ def test_thousands_of_skipped_changes_make_one_line_per_scope_and_type() -> None
     )
 
 
+def test_a_group_whose_messages_differ_says_whose_message_it_shows() -> None:
+    report = ApplyReport()
+    report.results += [
+        ChangeResult(flag("production", k), Status.REQUESTED, f"approval requested (request r-{k})")
+        for k in ("b", "a")
+    ]
+    assert summary_lines(report) == [
+        "? flag:web/production/*: 2 flags await approval: a, b",
+        "      approval requested (request r-a) (a; --verbose shows each)",
+    ]
+
+
 def test_verbose_lists_every_change() -> None:
     report = interrupted_report(3)
     lines = [result_line(r, verbose=True) for r in report.results]

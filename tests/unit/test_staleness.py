@@ -5,6 +5,8 @@ from __future__ import annotations
 from ldseg.model import Address, LiveEnvironment, LiveFlag, LiveFlagEnv, LiveState
 from ldseg.plan import (
     Action,
+    Approval,
+    ApprovalState,
     Change,
     DestinationChange,
     DestinationGuard,
@@ -122,4 +124,29 @@ def test_a_change_the_fresh_plan_does_not_have_is_stale() -> None:
         "flag:web/production/checkout: the saved plan changes it, a plan made now does not "
         "(changed in LaunchDarkly, gone, or not what the config says)",
         "flag:web/production/other: a plan made now changes it (update), the saved plan does not",
+    ]
+
+
+def approved_change(state: ApprovalState, link: str) -> FlagChange:
+    approval = Approval(state, "r1", link)
+    return FlagChange.of(Address("flag", "web", "production", "checkout"), True, FlagGuard(1, 4), approval)
+
+
+def test_an_approval_requests_link_is_not_part_of_the_change() -> None:
+    """The link holds the API's address: the embedded sandbox gets another port every run."""
+    saved = Plan(
+        (approved_change(ApprovalState.AWAITING, "http://127.0.0.1:1111/api/v2/approval-requests/r1"),)
+    )
+    fresh = Plan(
+        (approved_change(ApprovalState.AWAITING, "http://127.0.0.1:2222/api/v2/approval-requests/r1"),)
+    )
+    assert stale_reasons(saved, fresh, live_with()) == []
+
+
+def test_an_approval_that_moved_on_says_so() -> None:
+    saved = Plan((approved_change(ApprovalState.AWAITING, ""),))
+    fresh = Plan((approved_change(ApprovalState.APPROVED, ""),))
+    assert stale_reasons(saved, fresh, live_with()) == [
+        "flag:web/production/checkout: its approval request moved on since the plan was saved "
+        "(now: approved: apply applies request r1); run `ldseg plan` again"
     ]
