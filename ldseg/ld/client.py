@@ -71,6 +71,15 @@ _ROUTES = [
         "/api/v2/projects/{projectKey}/environments/{environmentKey}",
     ),
     (re.compile(r"^/api/v2/projects/[^/]+/environments$"), "/api/v2/projects/{projectKey}/environments"),
+    (
+        re.compile(r"^/api/v2/projects/[^/]+/flags/[^/]+/environments/[^/]+/approval-requests/[^/]+/apply$"),
+        "/api/v2/projects/{projectKey}/flags/{featureFlagKey}/environments/{environmentKey}"
+        "/approval-requests/{id}/apply",
+    ),
+    (
+        re.compile(r"^/api/v2/projects/[^/]+/flags/[^/]+/environments/[^/]+/approval-requests$"),
+        "/api/v2/projects/{projectKey}/flags/{featureFlagKey}/environments/{environmentKey}/approval-requests",
+    ),
     (re.compile(r"^/api/v2/projects/[^/]+$"), "/api/v2/projects/{projectKey}"),
 ]
 

@@ -56,7 +56,7 @@ def make_plan(
         )
     changes = tuple(c for c in ctx.changes if scoping.matches(c.address))
     plan = Plan(changes, partial=scoping.description())
-    warnings = [plan.partial_note, *desired.warnings, *warnings, *ctx.warnings]
+    warnings = [plan.partial_note, *desired.warnings, *warnings, *ctx.all_warnings(scoping.matches)]
     issues = tuple(safety.check(changes, live, desired.settings))
     return replace(plan, warnings=tuple(w for w in warnings if w), safety=issues)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ldseg.errors import Problem
+from ldseg.model import Address
 from ldseg.plan import Change
 
 
@@ -22,3 +24,12 @@ class Context:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: warnings about one object, in the order said: a partial plan keeps those of what it covers
+    about: list[tuple[Address, str]] = field(default_factory=list)
+
+    def warn(self, address: Address, message: str) -> None:
+        self.about.append((address, message))
+
+    def all_warnings(self, covers: Callable[[Address], bool] = lambda _: True) -> list[str]:
+        """The warnings, those about one object only where ``covers`` it."""
+        return [*self.warnings, *(m for a, m in self.about if covers(a))]

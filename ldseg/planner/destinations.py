@@ -179,7 +179,7 @@ def destination_diffs(
     """How ``current`` (same name and kind) differs from ``spec``, exactly as a plan would see it,
     and the warnings that came up (the smoke test's read-back uses this too)."""
     ctx = Context(options or PlanOptions())
-    return _diff_destination(spec, current, ctx), ctx.warnings
+    return _diff_destination(spec, current, ctx), ctx.all_warnings()
 
 
 def _diff_destination(spec: DestinationSpec, current: LiveDestination, ctx: Context) -> list[FieldDiff]:
@@ -246,9 +246,10 @@ def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: C
             _require_secrets(spec, ctx, "set it (LaunchDarkly has no value for it)", only=f)
         else:
             names = " and ".join(unresolved.variables)
-            ctx.warnings.append(
+            ctx.warn(
+                spec.address,
                 f"{unresolved.location}: {spec.address} {path}: environment variable {names} is not set; "
-                "the secret in LaunchDarkly is left as it is."
+                "the secret in LaunchDarkly is left as it is.",
             )
         return None
     op = _op(present, True)
@@ -265,9 +266,10 @@ def _diff_secret(spec: DestinationSpec, current: LiveDestination, f: str, ctx: C
             reason="the masked value in LaunchDarkly does not match the configured secret",
         )
     if state is SecretState.UNREADABLE:
-        ctx.warnings.append(
+        ctx.warn(
+            spec.address,
             f"{spec.address} {path}: LaunchDarkly returned it in a form ldseg cannot compare; it is "
-            "assumed unchanged (use --rotate-secrets to re-send it)."
+            "assumed unchanged (use --rotate-secrets to re-send it).",
         )
     return None
 

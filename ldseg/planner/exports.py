@@ -29,6 +29,7 @@ def plan_exports(scope: ScopeSpec, live: LiveState, ctx: Context) -> None:
     # Only a listing shows every flag a tag or glob could match; flags read by key say nothing.
     unmatched = _Unmatched.of(selection) if scope.project in live.flags_listed else None
     flags = live.flags.get(scope.project, {})
+    requests = live.approval_requests
     for key in sorted(flags):
         flag = flags[key]
         if flag.archived:
@@ -51,8 +52,23 @@ def plan_exports(scope: ScopeSpec, live: LiveState, ctx: Context) -> None:
             ctx.changes.append(
                 FlagChange.of(address, wanted, FlagGuard(flag.version, state.version), approval)
             )
+        elif requests and (scope.project, scope.environment, key) in requests:
+            _contrary_requests(Address("flag", scope.project, scope.environment, key), wanted, live, ctx)
     if unmatched is not None:
         ctx.warnings.extend(unmatched.warnings(f"{scope.project}/{scope.environment}"))
+
+
+def _contrary_requests(address: Address, wanted: bool, live: LiveState, ctx: Context) -> None:
+    """A flag already as the config wants it, with an open request asking for the opposite:
+    approved and applied, it would undo the config."""
+    for r in live.approval_requests.get((address.project, address.environment, address.name), ()):
+        if r.track_events is not None and r.track_events is not wanted:
+            ctx.warn(
+                address,
+                f"{address}: approval request {r.id} asks for trackEvents {str(r.track_events).lower()}, "
+                f"the config says {str(wanted).lower()}; approved and applied, it would undo the config "
+                "(decline it in LaunchDarkly).",
+            )
 
 
 def _approval(address: Address, wanted: bool, gated: bool, live: LiveState, ctx: Context) -> Approval | None:
@@ -64,19 +80,21 @@ def _approval(address: Address, wanted: bool, gated: bool, live: LiveState, ctx:
     for r in requests:
         if r.track_events is not wanted:
             if r.track_events is not None:
-                ctx.warnings.append(
+                ctx.warn(
+                    address,
                     f"{address}: approval request {r.id} asks for trackEvents {str(r.track_events).lower()}, "
                     f"the config now says {str(wanted).lower()}; it is not applied (decline it in "
-                    "LaunchDarkly)."
+                    "LaunchDarkly).",
                 )
             continue
         state = {"approved": ApprovalState.APPROVED, "declined": ApprovalState.DECLINED}.get(
             r.review_status, ApprovalState.AWAITING
         )
         if state is ApprovalState.DECLINED:
-            ctx.warnings.append(
+            ctx.warn(
+                address,
                 f"{address}: a reviewer declined approval request {r.id}; ldseg does not ask again by itself "
-                "(change the config, or ask the reviewers in LaunchDarkly)."
+                "(change the config, or ask the reviewers in LaunchDarkly).",
             )
         return Approval(state, r.id, r.link or None)
     return Approval(ApprovalState.NEEDED) if gated else None

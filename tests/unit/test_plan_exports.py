@@ -25,6 +25,7 @@ from ldseg.plan import (
 )
 from ldseg.planner import make_plan
 from ldseg.render.text import render_plan
+from ldseg.scoping import Scoping
 
 LOC = Location("ldseg.yaml", 1)
 
@@ -185,16 +186,23 @@ def test_many_overlapping_globs_are_each_credited() -> None:
 # --- approvals ------------------------------------------------------------------------------------
 
 
-def gated_plan(settings: ApprovalSettings, *requests: ApprovalRequest, tags: tuple[str, ...] = ()) -> Plan:
+def gated_plan(
+    settings: ApprovalSettings,
+    *requests: ApprovalRequest,
+    tags: tuple[str, ...] = (),
+    exporting: bool = False,
+    scoping: Scoping | None = None,
+    others: tuple[str, ...] = (),
+) -> Plan:
     scope = ScopeSpec("web", "production", LOC, export=ExportSpec(LOC, flags=FlagSelection(all=True)))
     env = LiveEnvironment("web", "production", "Production", True, settings)
     live = LiveState(
         environments={scope.key: env},
         destinations={},
-        flags={"web": {"a": flag("a", False, tags)}},
+        flags={"web": {"a": flag("a", exporting, tags), **{k: flag(k, False) for k in others}}},
         approval_requests={("web", "production", "a"): requests} if requests else {},
     )
-    return make_plan(DesiredState({scope.key: scope}), live)
+    return make_plan(DesiredState({scope.key: scope}), live, scoping)
 
 
 def request(review: str, track_events: bool = True, id: str = "r1") -> ApprovalRequest:
@@ -233,3 +241,28 @@ def test_a_request_for_the_opposite_change_is_stale_and_said() -> None:
     plan = gated_plan(ApprovalSettings(required=True), request("pending", track_events=False, id="old"))
     assert plan.flags[0].approval == Approval(ApprovalState.NEEDED)
     assert any("approval request old asks for trackEvents false" in w for w in plan.warnings)
+
+
+def test_a_request_that_would_undo_the_config_is_said_though_nothing_changes() -> None:
+    plan = gated_plan(
+        ApprovalSettings(), request("pending", track_events=False, id="undo"), exporting=True, others=("b",)
+    )
+    assert [c.address.name for c in plan.flags] == ["b"]
+    assert any(
+        "approval request undo asks for trackEvents false" in w and "undo the config" in w
+        for w in plan.warnings
+    )
+
+
+def test_a_partial_plan_says_only_what_concerns_its_targets() -> None:
+    declined = request("declined")
+    whole = gated_plan(ApprovalSettings(required=True), declined, others=("b",))
+    assert any("declined approval request r1" in w for w in whole.warnings)
+    other = gated_plan(
+        ApprovalSettings(required=True),
+        declined,
+        scoping=Scoping(targets=("flag:web/production/b",)),
+        others=("b",),
+    )
+    assert [c.address.name for c in other.flags] == ["b"]
+    assert not any("r1" in w for w in other.warnings)

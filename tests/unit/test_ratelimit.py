@@ -27,6 +27,23 @@ from tests.helpers import NOW, FakeTime
             "/api/v2/projects/web/environments/prod",
             "PATCH /api/v2/projects/{projectKey}/environments/{environmentKey}",
         ),
+        (
+            "POST",
+            "/api/v2/projects/web/flags/checkout/environments/production/approval-requests",
+            "POST /api/v2/projects/{projectKey}/flags/{featureFlagKey}/environments/{environmentKey}"
+            "/approval-requests",
+        ),
+        (
+            "POST",
+            "/api/v2/projects/web/flags/checkout/environments/production/approval-requests/r1/apply",
+            "POST /api/v2/projects/{projectKey}/flags/{featureFlagKey}/environments/{environmentKey}"
+            "/approval-requests/{id}/apply",
+        ),
+        (
+            "GET",
+            '/api/v2/approval-requests?filter=projectKey equals web, status anyOf ["pending"]',
+            "GET /api/v2/approval-requests",
+        ),
     ],
 )
 def test_route_of(method: str, path: str, route: str) -> None:
