@@ -55,6 +55,7 @@ from ldseg.segment import (
     TrackingApi,
     region_of,
 )
+from ldseg.words import count
 
 READBACK = "LaunchDarkly read-back"
 SOURCE = "Segment source"
@@ -234,9 +235,9 @@ def source_check(
                 Check(
                     SOURCE,
                     Outcome.UNVERIFIED,
-                    f"not checked: the token cannot see the write keys of {len(hidden)} of {len(sources)} "
-                    "Segment source(s); it needs the Source Admin permission (Segment leaves writeKeys "
-                    "empty without it)",
+                    f"not checked: the token cannot see the write keys of {len(hidden)} of "
+                    f"{count(len(sources), 'Segment source')}; it needs the Source Admin permission "
+                    "(Segment leaves writeKeys empty without it)",
                 ),
                 None,
             )

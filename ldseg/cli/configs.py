@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from ldseg import config
-from ldseg.cli.options import EXIT_OK, Settings, config_option, count, global_options, pass_settings
+from ldseg.cli.options import EXIT_OK, Settings, config_option, global_options, pass_settings
 from ldseg.console import console
 from ldseg.errors import ConfigError
 from ldseg.resources import schema_path
+from ldseg.words import count
 
 
 @click.command()

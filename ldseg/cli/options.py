@@ -304,7 +304,3 @@ smoke_options = _grouped(
     "smoke",
     _smoke,
 )
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")

@@ -25,6 +25,7 @@ from ldseg.errors import OutputError, UsageError
 from ldseg.render.coverage import REPORT, REPORT_FORMATS, ReportFormat
 from ldseg.render.table import Context
 from ldseg.scoping import Scoping
+from ldseg.words import count
 from ldseg.workflow.planning import load_desired
 from ldseg.workflow.reporting import account_report, config_report
 
@@ -104,5 +105,5 @@ def report(
     except OSError as exc:
         raise OutputError(f"Cannot write the report to {output}: {exc.strerror or exc}.") from None
     flags = sum(len(p.flags) for p in result.projects)
-    console.info(f"Wrote {output} ({fmt}: {len(result.projects)} project(s), {flags:,} flags).")
+    console.info(f"Wrote {output} ({fmt}: {count(len(result.projects), 'project')}, {count(flags, 'flag')}).")
     return EXIT_OK

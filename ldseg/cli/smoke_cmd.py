@@ -29,6 +29,7 @@ from ldseg.model import DesiredState, DestinationSpec
 from ldseg.render.table import TEST, Context, Format
 from ldseg.runtime import Connection
 from ldseg.smoke import SmokeResult, Verdict
+from ldseg.words import count
 from ldseg.workflow import smoke_tests
 from ldseg.workflow.planning import load_desired
 
@@ -75,8 +76,9 @@ def after_apply(
     if not failed:
         return results, None
     console.error(
-        f"The changes above were applied (ldseg does not roll them back), but {len(failed)} destination(s) "
-        f"failed the smoke test: {', '.join(failed)}. Fix what the checks say and run `ldseg test` again."
+        "The changes above were applied (ldseg does not roll them back), but "
+        f"{count(len(failed), 'destination')} failed the smoke test: {', '.join(failed)}. Fix what the "
+        "checks say and run `ldseg test` again."
     )
     return results, EXIT_ERROR
 
@@ -108,10 +110,10 @@ def smoke_test(
     specs = smoke_tests.select(desired, addresses)
     with open_connection(settings) as conn:
         results = run_smoke_tests(conn, specs, smoke)
-        context = Context(desired.files, conn.base_uri, console.color)
+        context = Context(desired.files, conn.base_uri, console.color, desired.warnings)
     console.out(TEST.render(output_format, results, context), nl=False)
     failed = _failed(results)
     if failed:
-        console.error(f"{len(failed)} destination(s) failed the smoke test: {', '.join(failed)}.")
+        console.error(f"{count(len(failed), 'destination')} failed the smoke test: {', '.join(failed)}.")
         return EXIT_ERROR
     return EXIT_OK

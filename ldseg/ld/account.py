@@ -45,7 +45,7 @@ def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[
     missing = sorted(set(envs) - {e for _, e in acct.environments})
     if missing:
         raise UsageError(
-            f"No environment {', '.join(map(repr, missing))} in the project(s) exported "
+            f"No environment {', '.join(map(repr, missing))} in what was exported "
             f"({', '.join(acct.projects)}). Check --env."
         )
     by_project: dict[str, list[str]] = {}
@@ -64,7 +64,7 @@ def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[
             acct.destinations[scope] = list(dests)
     if live.unplaced_destinations:
         n = len(live.unplaced_destinations)
-        acct.warnings.append(f"{n} destination(s) have no _links.self.href and were not exported.")
+        acct.warnings.append(f"Destinations without a _links.self.href, not exported: {n:,}.")
     acct.flags = {p: dict(fl) for p, fl in live.flags.items()}
     acct.warnings.extend(live.notes)
     return acct

@@ -89,8 +89,9 @@ def read_findings(
             )
     if live.unplaced_destinations:
         warnings.append(
-            f"{len(live.unplaced_destinations)} destination(s) from GET /api/v2/destinations have no usable "
-            "_links.self.href, so ldseg cannot tell their project and environment; they were left alone."
+            f"Destinations without a usable _links.self.href in GET /api/v2/destinations: "
+            f"{len(live.unplaced_destinations):,}. ldseg cannot tell their project and environment and "
+            "leaves them alone."
         )
     warnings.extend(live.notes)
     return problems, warnings

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ldseg.render.markdown import files_label
+from ldseg.words import count
 
 _OWNERSHIP = {"undeclared": "not declared", "ignored": "ignored", "unmanaged": "not managed"}
 
@@ -83,7 +84,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += [f"- **Paying for nothing** (no flag exports there): {_listing(t['idle_destinations'])}"]
     if t["unjudged_destinations"]:
         lines += [
-            f"- {t['unjudged_destinations']:,} enabled destination(s) not judged: their environment's "
+            f"- {count(t['unjudged_destinations'], 'enabled destination')} not judged: their environment's "
             "flags were not all read"
         ]
     if t["going_nowhere"] or t["idle_destinations"] or t["unjudged_destinations"]:

@@ -81,6 +81,7 @@ def drift_document(plan: Plan, files: Sequence[str], base_uri: str) -> dict[str,
         "drift": bool(plan.changes),
         "count": len(plan.changes),
         "partial": bool(plan.partial),
+        "warnings": list(plan.warnings),
         "items": [
             {
                 "address": str(c.address),

@@ -39,6 +39,12 @@ def render_markdown(
     return frame(title, files, notes, summary, (blocks, len(plan.changes), "change"), max_chars)
 
 
+def quoted_warnings(notes: Sequence[str]) -> str:
+    """Each warning as a quoted paragraph, then a blank line; nothing when there are none."""
+    quoted = "".join(f"> **Warning:** {visible(n)}\n>\n" for n in notes)
+    return quoted.rstrip(">\n") + "\n\n" if quoted else ""
+
+
 def frame(
     title: str,
     files: Sequence[str],
@@ -48,9 +54,7 @@ def frame(
     max_chars: int = MAX_CHARS,
 ) -> str:
     """The comment around a body of blocks, cut to fit ``max_chars``."""
-    quoted = "".join(f"> **Warning:** {visible(n)}\n>\n" for n in notes)
-    head = f"### {title} for {files_label(files)}\n\n" + (quoted.rstrip(">\n") + "\n\n" if quoted else "")
-    head += f"**{summary}**\n"
+    head = f"### {title} for {files_label(files)}\n\n{quoted_warnings(notes)}**{summary}**\n"
     if body is None:
         return head
     blocks, total, noun = body

@@ -15,7 +15,7 @@ import click
 
 from ldseg import __version__
 from ldseg.render.common import visible
-from ldseg.render.markdown import files_label
+from ldseg.render.markdown import files_label, quoted_warnings
 from ldseg.smoke import SmokeResult, Verdict
 
 _COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.UNVERIFIED: "yellow"}
@@ -67,9 +67,12 @@ def _wrapped(line: str) -> list[str]:
     ) or [line]
 
 
-def render_smoke_markdown(results: Sequence[SmokeResult], files: Sequence[str]) -> str:
-    """A header naming the config, the summary in bold, one table row per destination."""
-    text = f"### ldseg smoke test for {files_label(files)}\n\n**{summary_line(results)}**\n"
+def render_smoke_markdown(
+    results: Sequence[SmokeResult], files: Sequence[str], warnings: Sequence[str] = ()
+) -> str:
+    """A header naming the config, the warnings, the summary in bold, one table row per destination."""
+    head = f"### ldseg smoke test for {files_label(files)}\n\n{quoted_warnings(warnings)}"
+    text = f"{head}**{summary_line(results)}**\n"
     if not results:
         return text
     rows = ["| Destination | Kind | Verdict | Checks |", "|---|---|---|---|"]
@@ -81,7 +84,9 @@ def render_smoke_markdown(results: Sequence[SmokeResult], files: Sequence[str]) 
     return text + "\n" + "\n".join(rows) + "\n"
 
 
-def smoke_document(results: Sequence[SmokeResult], files: Sequence[str], base_uri: str) -> dict[str, Any]:
+def smoke_document(
+    results: Sequence[SmokeResult], files: Sequence[str], base_uri: str, warnings: Sequence[str] = ()
+) -> dict[str, Any]:
     """The JSON document: one item per destination with its verdict and checks."""
     counts = Counter(r.verdict for r in results)
     return {
@@ -92,6 +97,7 @@ def smoke_document(results: Sequence[SmokeResult], files: Sequence[str], base_ur
         "config_files": list(files),
         "ok": counts[Verdict.FAIL] == 0,
         "summary": {v.value.lower(): counts[v] for v in Verdict},
+        "warnings": list(warnings),
         "results": [
             {
                 "address": str(r.address),

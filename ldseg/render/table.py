@@ -33,6 +33,8 @@ class Context:
     files: Sequence[str] = ()
     base_uri: str = ""
     color: bool = False
+    #: warnings a document does not carry itself (a plan does; smoke-test results do not)
+    warnings: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,6 @@ DRIFT: Row[Plan] = Row(
 
 TEST: Row[Sequence[SmokeResult]] = Row(
     text=lambda r, c: render_smoke_text(r, color=c.color),
-    markdown=lambda r, c: render_smoke_markdown(r, c.files),
-    json=lambda r, c: dumps(smoke_document(r, c.files, c.base_uri)),
+    markdown=lambda r, c: render_smoke_markdown(r, c.files, c.warnings),
+    json=lambda r, c: dumps(smoke_document(r, c.files, c.base_uri, c.warnings)),
 )

@@ -26,6 +26,7 @@ from ldseg.progress import Progress
 from ldseg.runtime import Connection
 from ldseg.scoping import Scoping
 from ldseg.staleness import already_applied, stale_reasons
+from ldseg.words import count
 
 
 def load_desired(paths: Sequence[str]) -> DesiredState:
@@ -80,14 +81,10 @@ def read_live(
     request = what_to_read(desired, scoping.scopes(desired), types)
     with conn.reader(parallelism) as client:
         progress = Progress(
-            "Reading LaunchDarkly", lambda: _count(client.request_count, "request"), enabled=not console.quiet
+            "Reading LaunchDarkly", lambda: count(client.request_count, "request"), enabled=not console.quiet
         )
         with progress:
             return request, read(client, request if widen is None else widen(request))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def refuse_if_unsafe(plan: Plan, force: bool, planfile: str | None = None) -> None:
@@ -180,7 +177,7 @@ def apply_plan(
         total = len(plan.changes)
         progress = Progress(
             "Applying",
-            lambda: f"{len(applier.report.results)}/{_count(total, 'change')}",
+            lambda: f"{len(applier.report.results)}/{count(total, 'change')}",
             enabled=not console.quiet,
         )
         with progress, _stopping_on_signals(applier):

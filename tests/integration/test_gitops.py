@@ -430,3 +430,10 @@ def test_config_warnings_reach_every_output_and_the_saved_plan(ldseg: Runner) ->
     assert any(warning in w for w in json.loads(Path(path).read_text())["warnings"])
     assert warning in ldseg("plan", "-c", cfg, "--format", "markdown").stdout
     assert warning in ldseg("show", path, "--format", "markdown").stdout
+    drift = ldseg("drift", "-c", cfg, "--format", "json")
+    assert any(warning in w for w in json.loads(drift.stdout)["warnings"])
+    assert warning in ldseg("drift", "-c", cfg, "--format", "markdown").stdout
+    assert any(
+        warning in w for w in json.loads(ldseg("test", "-c", cfg, "--format", "json").stdout)["warnings"]
+    )
+    assert warning in ldseg("test", "-c", cfg, "--format", "markdown").stdout

@@ -50,7 +50,7 @@ def test_quickstart_plan_apply_replan(tmp_path: Path) -> None:
 
     report = ldseg(tmp_path, "report", "--sandbox", "-c", str(QUICKSTART), "-o", "report.html")
     assert report.returncode == 0, report.stderr
-    assert "Wrote report.html (html: 1 project(s), 7 flags)." in report.stderr
+    assert "Wrote report.html (html: 1 project, 7 flags)." in report.stderr
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert '"summary":"No changes.' in page and not any(key in page for key in DEFAULT_KEYS)
 

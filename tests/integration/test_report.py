@@ -230,7 +230,7 @@ def test_the_page_embeds_the_json_document_and_needs_no_network(ldseg: Runner, t
     out = tmp_path / "report.html"
     result = ldseg("report", "-c", QUICKSTART, "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert result.stdout == "" and f"Wrote {out} (html: 1 project(s), 7 flags)." in result.stderr
+    assert result.stdout == "" and f"Wrote {out} (html: 1 project, 7 flags)." in result.stderr
     page = out.read_text(encoding="utf-8")
     doc = embedded(page)
     validate(doc)

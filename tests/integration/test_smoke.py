@@ -185,7 +185,7 @@ def test_fail_when_the_key_is_not_on_an_enabled_launchdarkly_source(
     assert "  FAIL        destination:web/production/segment-main" in result.stdout
     assert reason in unwrapped(result.stdout)
     assert "skipped     Test event: not sent: an earlier check failed" in result.stdout
-    assert "1 destination(s) failed the smoke test: destination:web/production/segment-main." in result.stderr
+    assert "1 destination failed the smoke test: destination:web/production/segment-main." in result.stderr
     assert sent(ldseg.sandbox) == []
 
 
@@ -483,7 +483,7 @@ def test_apply_sandbox_with_a_disabled_source_fails_after_applying(
     assert "PASS        destination:web/production/segment-main" in result.stdout
     assert "FAIL        destination:web/staging/segment-staging" in result.stdout
     assert "it is disabled, so Segment drops everything sent to it" in unwrapped(result.stdout)
-    assert "The changes above were applied (ldseg does not roll them back), but 1 destination(s)" in (
+    assert "The changes above were applied (ldseg does not roll them back), but 1 destination" in (
         result.stderr
     )
     assert "Traceback" not in result.stderr

@@ -111,8 +111,8 @@ def test_archived_keys_unplaced_destinations_and_notes_are_plan_warnings() -> No
     assert plan.warnings == (
         "ldseg.yaml:10: export.flags.keys of web/production: flag 'old' is archived; ldseg leaves archived "
         "flags alone (remove it from keys).",
-        "1 destination(s) from GET /api/v2/destinations have no usable _links.self.href, so ldseg cannot "
-        "tell their project and environment; they were left alone.",
+        "Destinations without a usable _links.self.href in GET /api/v2/destinations: 1. ldseg cannot tell "
+        "their project and environment and leaves them alone.",
         "a page was read again",
     )
 

@@ -189,7 +189,7 @@ def test_source_check_passes_for_an_enabled_launchdarkly_source() -> None:
         (
             Workspace(sources=(source(write_keys=("other",)), source(id="src_2", write_keys=()))),
             Outcome.UNVERIFIED,  # Source Admin can be granted per source: the key may be on the hidden one
-            "cannot see the write keys of 1 of 2 Segment source(s)",
+            "cannot see the write keys of 1 of 2 Segment sources",
         ),
         (Workspace(unavailable="no token"), Outcome.UNVERIFIED, "not checked: no token"),
         (Workspace(failure="EU"), Outcome.FAIL, "EU"),
