@@ -1,23 +1,21 @@
 """Load ``ldseg.yaml`` files into a DesiredState, reporting every problem at once with file:line.
 
 Steps: read bytes (UTF-8 only, size-capped) -> YAML with line numbers (yamlsource) -> ``${VAR}``
-interpolation -> JSON Schema validation against ``schemas/ldseg.schema.json`` -> semantic checks
-and merging of several files (duplicates across files name both locations).
+interpolation -> JSON Schema validation against ``schemas/ldseg.schema.json`` (config_schema) ->
+semantic checks and merging of several files (duplicates across files name both locations).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
-
-import fastjsonschema
+from typing import Any
 
 from ldseg import kinds, secrets
+from ldseg.config_schema import schema_problems, where
 from ldseg.errors import ConfigError, Problem
 from ldseg.interpolate import interpolate
 from ldseg.model import (
@@ -34,16 +32,10 @@ from ldseg.model import (
     Unresolved,
     glob_problem,
 )
-from ldseg.resources import load_schema
 from ldseg.yamlsource import YamlDocument, load_yaml
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
 
 DEFAULT_CONFIG = "ldseg.yaml"
 MAX_FILE_BYTES = 10 * 1024 * 1024
-SCHEMA_NAME = "ldseg.schema.json"
 
 
 @dataclass
@@ -94,7 +86,9 @@ def load(
         if doc is None:
             continue
         data = _interpolate_tree(doc, env, offline, result)
-        if _validate_schema(doc, data, result):
+        problems = schema_problems(doc, data)
+        result.errors.extend(problems)
+        if not problems:
             docs.append((doc, data))
     if result.errors:
         return result
@@ -237,7 +231,7 @@ def _check_secret(
         Problem(
             doc.file,
             doc.line_of(path),
-            f"{_where(path)} is a secret, and {source}: LaunchDarkly would store that as part of the "
+            f"{where(path)} is a secret, and {source}: LaunchDarkly would store that as part of the "
             "secret. Remove it (surrounding whitespace and control characters are copy-paste or CI "
             "mistakes, such as the newline of `echo`)",
         )
@@ -266,141 +260,6 @@ def _is_secret_path(data: Any, path: tuple[str | int, ...]) -> bool:
     except (KeyError, TypeError):
         return False
     return isinstance(kind_name, str) and kinds.kind(kind_name).is_secret(path[7])
-
-
-# --- schema validation -----------------------------------------------------------------------
-
-
-@cache
-def _compiled_validator() -> Callable[[Any], Any]:
-    """The schema compiled to Python code (fastjsonschema), once per process: it checks a config of
-    thousands of destinations in a fraction of the time jsonschema takes, but stops at the first
-    error. ``use_default=False``: validation must not fill in defaults; ``use_formats=False``: like
-    jsonschema, which checks no ``format`` without a format checker."""
-    schema = load_schema(SCHEMA_NAME)
-    return cast(Callable[[Any], Any], fastjsonschema.compile(schema, use_default=False, use_formats=False))
-
-
-@cache
-def _reporting_validator() -> Draft202012Validator:
-    """jsonschema, the reference implementation: it reports every error of an invalid file.
-    Imported here, on the rare path, as it adds ~50 ms to every run's start."""
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(load_schema(SCHEMA_NAME))
-
-
-def _validate_schema(doc: YamlDocument, data: dict[str, Any], result: LoadResult) -> bool:
-    """Valid files (nearly all) pass the compiled validator alone; an invalid one is validated
-    again by jsonschema to report every problem at once with its line."""
-    try:
-        _compiled_validator()(data)
-        return True
-    except fastjsonschema.JsonSchemaValueException:
-        pass
-    errors = list(_reporting_validator().iter_errors(data))
-    for err in errors:
-        for path, message in _describe(err):
-            result.errors.append(Problem(doc.file, doc.line_of(path), message))
-    return not errors
-
-
-def _where(path: Sequence[str | int]) -> str:
-    """A short human name for a config path, e.g. ``destination web/production/seg: config``."""
-    parts = [str(p) for p in path]
-    if (
-        len(parts) >= 6
-        and parts[0] == "projects"
-        and parts[2] == "environments"
-        and parts[4] == "destinations"
-    ):
-        rest = ".".join(parts[6:])
-        return f"destination {parts[1]}/{parts[3]}/{parts[5]}" + (f": {rest}" if rest else "")
-    if len(parts) >= 4 and parts[0] == "projects" and parts[2] == "environments":
-        rest = ".".join(parts[4:])
-        return f"environment {parts[1]}/{parts[3]}" + (f": {rest}" if rest else "")
-    return ".".join(parts) or "the top level"
-
-
-def _describe(err: ValidationError) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Turn a jsonschema error into (path, message) pairs a person can act on."""
-    path = tuple(err.absolute_path)
-    where = _where(path)
-    v = err.validator
-    if "propertyNames" in err.relative_schema_path:
-        key = str(err.instance)
-        what = "destination name" if path and path[-1] == "destinations" else "LaunchDarkly key"
-        rule = (
-            ""
-            if what == "destination name"
-            else " (letters, digits, '.', '_' and '-', starting with a letter or digit)"
-        )
-        yield (*path, key), f"{where}: {key!r} is not a valid {what}{rule}"
-        return
-    if v == "additionalProperties" and isinstance(err.instance, dict):
-        schema = err.schema if isinstance(err.schema, dict) else {}
-        allowed = list(schema.get("properties", {}))
-        for key in err.instance:
-            if key not in allowed:
-                is_config = bool(path) and path[-1] == "config"
-                what = "config field" if is_config else "key"
-                hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-                yield (*path, key), f"{where}: unknown {what} {key!r}{hint}"
-        return
-    if v == "required":
-        missing = str(err.message).split("'")[1] if "'" in err.message else err.message
-        what = "config field" if path and path[-1] == "config" else "key"
-        yield path, f"{where}: missing required {what} {missing!r}"
-        return
-    if v == "anyOf" and all(set(s) == {"required"} for s in cast(list[Any], err.validator_value)):
-        # "at least one of these fields"; jsonschema's own message shows the whole object, secrets too
-        names = " or ".join(repr(f) for s in cast(list[Any], err.validator_value) for f in s["required"])
-        what = "config field" if path and path[-1] == "config" else "key"
-        yield path, f"{where}: needs at least one {what} of {names}"
-        return
-    if v == "type":
-        want = err.validator_value
-        wants = " or ".join(want) if isinstance(want, list) else want
-        yield path, f"{where}: expected {_article(str(wants))}, got {_show(err.instance)}"
-        return
-    if v == "enum":
-        options = ", ".join(str(o) for o in cast(list[Any], err.validator_value))
-        yield path, f"{where}: {_show(err.instance)} is not one of: {options}"
-        return
-    if v == "const":
-        yield path, f"{where}: must be {err.validator_value!r}, got {_show(err.instance)}"
-        return
-    if v == "pattern":
-        yield (
-            path,
-            (
-                f"{where}: {_show(err.instance)} is not a valid LaunchDarkly key "
-                "(letters, digits, '.', '_' and '-', starting with a letter or digit)"
-            ),
-        )
-        return
-    if v == "minLength":
-        yield path, f"{where}: must not be empty"
-        return
-    yield path, f"{where}: {err.message}"
-
-
-def _article(word: str) -> str:
-    names = {"object": "a mapping", "array": "a list", "string": "a string", "boolean": "true or false"}
-    return names.get(word, f"a {word}")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null (an empty value)"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "...'"
 
 
 # --- merging ---------------------------------------------------------------------------------
@@ -598,7 +457,7 @@ def _check_globs(patterns: Sequence[str], path: tuple[str, ...], loc: Locator, r
         if why is not None:
             here = loc((*path, i))
             result.errors.append(
-                Problem(here.file, here.line, f"{_where(path)}: {pattern!r} is not a valid glob: {why}")
+                Problem(here.file, here.line, f"{where(path)}: {pattern!r} is not a valid glob: {why}")
             )
 
 

@@ -48,7 +48,7 @@ class SmokeCheck:
 
 @dataclass(frozen=True)
 class SmokeVerdict:
-    """A destination's smoke test (``ldseg.smoke``), as the report shows it."""
+    """A destination's smoke test (``ldseg.smoke_checks``), as the report shows it."""
 
     verdict: str
     checks: tuple[SmokeCheck, ...] = ()

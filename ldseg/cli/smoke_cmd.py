@@ -1,6 +1,6 @@
 """``ldseg test [ADDR]...``, and the smoke test ``ldseg apply`` runs after applying.
 
-The checks and verdicts are ``ldseg.smoke``'s, the steps ``workflow.smoke_tests``'; this module
+The checks and verdicts are ``ldseg.smoke_checks``', the steps ``workflow.smoke_tests``'; this module
 parses the options and prints the results.
 """
 
@@ -28,7 +28,7 @@ from ldseg.errors import LdsegError
 from ldseg.model import DesiredState, DestinationSpec
 from ldseg.render.table import TEST, Context, Format
 from ldseg.runtime import Connection
-from ldseg.smoke import SmokeResult, Verdict
+from ldseg.smoke_checks import SmokeResult, Verdict
 from ldseg.words import count
 from ldseg.workflow import smoke_tests
 from ldseg.workflow.planning import load_desired

@@ -16,7 +16,7 @@ import click
 from ldseg import __version__
 from ldseg.render.common import visible
 from ldseg.render.markdown import files_label, quoted_warnings
-from ldseg.smoke import SmokeResult, Verdict
+from ldseg.smoke_checks import SmokeResult, Verdict
 
 _COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.UNVERIFIED: "yellow"}
 _VERDICT_WIDTH = max(len(v.value) for v in Verdict)

@@ -19,7 +19,7 @@ from ldseg.render.drift import drift_document, render_drift_markdown, render_dri
 from ldseg.render.markdown import render_markdown
 from ldseg.render.smoke import render_smoke_markdown, render_smoke_text, smoke_document
 from ldseg.render.text import render_plan
-from ldseg.smoke import SmokeResult
+from ldseg.smoke_checks import SmokeResult
 
 Format = Literal["text", "markdown", "json"]
 S = TypeVar("S")

@@ -30,7 +30,7 @@ from ldseg.model import Address, DesiredState, DestinationSpec, LiveState, Scope
 from ldseg.planner import make_plan
 from ldseg.runtime import Connection
 from ldseg.scoping import Scoping
-from ldseg.smoke import SmokeResult
+from ldseg.smoke_checks import SmokeResult
 from ldseg.workflow.planning import read_live
 
 SmokeTests = Callable[[Sequence[DestinationSpec]], Sequence[SmokeResult]]

@@ -1,5 +1,6 @@
 """Smoke tests as a step: which destinations (``ldseg test [ADDR]...``, or what an apply changed),
-where Segment is, and running the checks (``ldseg.smoke`` holds the checks and verdicts).
+where Segment is, and running the checks (``ldseg.smoke`` runs them; ``ldseg.smoke_checks`` holds
+the checks and verdicts).
 
 Segment is reached at ``--segment-api-url`` / ``SEGMENT_API_URL`` and ``--segment-public-api-url``
 / ``SEGMENT_PUBLIC_API_URL``, with the Public API token ``SEGMENT_PUBLIC_API_TOKEN``. With
@@ -23,7 +24,8 @@ from ldseg.plan import Action, DestinationChange
 from ldseg.progress import Progress
 from ldseg.runtime import Connection
 from ldseg.segment import DEFAULT_API_URL, DEFAULT_PUBLIC_API_URL
-from ldseg.smoke import SegmentAccess, SmokeOptions, SmokeResult, SmokeRunner
+from ldseg.smoke import SegmentAccess, SmokeOptions, SmokeRunner
+from ldseg.smoke_checks import SmokeResult
 
 TOKEN_VAR = "SEGMENT_PUBLIC_API_TOKEN"
 _SMOKED_ACTIONS = (Action.CREATE, Action.UPDATE, Action.REPLACE)

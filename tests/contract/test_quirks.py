@@ -182,7 +182,7 @@ def test_destination_without_self_link(
             assert len(s.requests("DELETE")) == 1
         else:
             assert "No changes." in result.stdout
-            assert "_links.self" in result.stderr and "left alone" in result.stderr
+            assert "_links.self" in result.stderr and "leaves them alone" in result.stderr
             assert s.requests("DELETE") == []
 
 

@@ -23,7 +23,8 @@ from ldseg.ld.client import LDClient
 from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, DEFAULT_TOKEN, load_seed
 from ldseg.sandbox.testing import SandboxForTests
 from ldseg.segment import PublicApi, TrackingApi
-from ldseg.smoke import Outcome, SegmentAccess, SmokeOptions, SmokeRunner, Verdict
+from ldseg.smoke import SegmentAccess, SmokeOptions, SmokeRunner
+from ldseg.smoke_checks import Outcome, Verdict
 from tests.helpers import CANARY_WRITE_KEY, Result
 from tests.integration.conftest import CANARY_STAGING_KEY, Runner
 

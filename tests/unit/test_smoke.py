@@ -13,7 +13,7 @@ from ldseg.resources import quickstart_seed_path
 from ldseg.sandbox import DEFAULT_SEGMENT_TOKEN, load_seed
 from ldseg.sandbox.segment_emu import conformance
 from ldseg.segment import MAX_WAIT, Source, rate_info, region_of
-from ldseg.smoke import (
+from ldseg.smoke_checks import (
     READBACK,
     SOURCE,
     TEST_EVENT,

@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 
 from ldseg.model import Address
 from ldseg.render.smoke import render_smoke_markdown, render_smoke_text, smoke_document, summary_line
-from ldseg.smoke import DELIVERY, READBACK, SOURCE, Check, Outcome, SmokeResult
+from ldseg.smoke_checks import DELIVERY, READBACK, SOURCE, Check, Outcome, SmokeResult
 
 RESULTS = [
     SmokeResult(
