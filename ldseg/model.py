@@ -344,7 +344,7 @@ class LiveEnvironment:
 
 @dataclass(frozen=True)
 class ApprovalRequest:
-    """An approval request open in LaunchDarkly for a flag in one environment."""
+    """An approval request in LaunchDarkly for a flag in one environment (of any status)."""
 
     id: str
     project: str

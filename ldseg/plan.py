@@ -371,7 +371,7 @@ class Summary:
 class SafetyIssue:
     """A change big enough that apply wants --force (see planner/safety.py)."""
 
-    rule: str  # "max_destination_deletes" | "max_export_off_percent"
+    rule: str  # "max_destination_deletes" | "max_export_off_percent" | "max_approval_requests"
     scope: str  # "<project>/<env>" or "all" for plan-wide counts
     count: int
     total: int

@@ -163,7 +163,7 @@ def _clean_token(var: str, raw: str) -> tuple[str, tuple[str, ...]]:
         )
     if token.lower().startswith("bearer "):  # LD wants the raw token, no Bearer prefix
         token = token[7:].strip()
-        notes.append(_BEARER_NOTE)
+        notes.append(_BEARER_NOTE.format(var=var))
     flaw = secrets.flaw(token)
     if flaw is not None:
         raise UsageError(
@@ -175,7 +175,7 @@ def _clean_token(var: str, raw: str) -> tuple[str, tuple[str, ...]]:
 
 _BEARER_NOTE = (
     "The access token starts with 'Bearer '; LaunchDarkly expects the raw token, so ldseg sends it "
-    "without that prefix. Remove it from LD_ACCESS_TOKEN to silence this warning."
+    "without that prefix. Remove it from {var} to silence this warning."
 )
 
 

@@ -35,7 +35,13 @@ class Account:
 def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[str] = ()) -> Account:
     acct = Account(projects=sorted(set(projects)) or _list_projects(client))
     if projects:
-        client.map(lambda p: _require_project(client, p), acct.projects)
+        exists = client.map(lambda p: _project_exists(client, p), acct.projects)
+        missing = [p for p, ok in zip(acct.projects, exists, strict=True) if not ok]
+        if missing:
+            raise UsageError(
+                f"{'Project' if len(missing) == 1 else 'Projects'} {', '.join(map(repr, missing))} "
+                f"{'does' if len(missing) == 1 else 'do'} not exist in LaunchDarkly. Check --project."
+            )
     for p, found in zip(
         acct.projects, client.map(lambda p: _list_environments(client, p), acct.projects), strict=True
     ):
@@ -75,15 +81,14 @@ def _list_projects(client: LDClient) -> list[str]:
     return sorted(set(keys))
 
 
-def _require_project(client: LDClient, project: str) -> None:
+def _project_exists(client: LDClient, project: str) -> bool:
     try:
         client.get(f"/api/v2/projects/{seg(project)}")
     except ApiError as exc:
         if exc.status == 404:
-            raise UsageError(
-                f"Project {project!r} does not exist in LaunchDarkly. Check --project."
-            ) from None
+            return False
         raise
+    return True
 
 
 def _list_environments(client: LDClient, project: str) -> list[LiveEnvironment]:

@@ -168,10 +168,13 @@ def _list(client: LDClient, projects: list[_Project], out: FlagFacts) -> None:
         path = f"/api/v2/flags/{seg(n.needs.project)}"
         body = _decode(client, _PAGE, path, _params(group, offset))
         if _incomplete(body, group):  # trackEvents missing in summary mode: read the page in full
-            out.notes.append(
+            note = (
                 f"LaunchDarkly left trackEvents out of a flag list of {n.needs.project}; it was read "
                 "again in full (summary=0)."
             )
+            with n.lock:
+                if note not in out.notes:  # once per project, however many pages
+                    out.notes.append(note)
             body = _decode(client, _PAGE, path, _params(group, offset, summary=False))
         _absorb(n, group, body)
         return {"totalCount": body.totalCount, "next": body.next, "size": len(body.items or ())}

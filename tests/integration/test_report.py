@@ -324,6 +324,10 @@ def test_no_secret_in_any_format(ldseg: Runner, tmp_path: Path) -> None:
         (("-c", QUICKSTART, "-o", "no/such/dir/r.html"), "Cannot write the report to no/such/dir/r.html"),
         (("-c", QUICKSTART, "--project", "nope"), "--project nope matches no project of the configuration"),
         (("--account", "--project", "nope"), "Project 'nope' does not exist in LaunchDarkly"),
+        (
+            ("--account", "--project", "nope", "--project", "web", "--project", "gone"),
+            "Projects 'gone', 'nope' do not exist in LaunchDarkly",
+        ),
         (("--account", "--env", "nope"), "No environment 'nope'"),
         (("-c", "missing.yaml"), "missing.yaml: error: no such file or directory"),
         (("-c", QUICKSTART, "--format", "text"), "Invalid value for '--format'"),

@@ -32,6 +32,11 @@ def test_surrounding_whitespace_is_removed_with_a_warning_naming_the_variable(va
     assert TOKEN not in notes[0]
 
 
+def test_the_bearer_note_names_the_variable_the_token_came_from() -> None:
+    _, notes = conn_for(f"Bearer {TOKEN}", var="LAUNCHDARKLY_ACCESS_TOKEN")
+    assert notes[0].endswith("Remove it from LAUNCHDARKLY_ACCESS_TOKEN to silence this warning.")
+
+
 def test_a_bearer_prefix_and_a_newline_both_warn() -> None:
     token, notes = conn_for(f"Bearer {TOKEN}\n")
     assert token == TOKEN
