@@ -10,6 +10,7 @@ that can stop the sandbox from starting into one ``SandboxError`` paragraph.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ class Connection:
     segment_url: str | None = None
     segment_token: str | None = None
     limits: TimeLimits = field(default_factory=TimeLimits)
+    #: set once LaunchDarkly has answered any client of this connection
+    reached: threading.Event = field(default_factory=threading.Event)
 
     def client(self, parallelism: int = DEFAULT_PARALLELISM, advice: str = DEFAULT_ADVICE) -> LDClient:
         """``advice``: what to do when a request's retry budget is spent, in the command's terms.
@@ -81,6 +84,7 @@ class Connection:
             retry_budget=self.limits.deadline,
             timeout_advice=self.limits.advice(),
             say=console.info,
+            reached=self.reached,
         )
 
     def reader(self, parallelism: int = DEFAULT_PARALLELISM) -> LDClient:
@@ -164,7 +168,7 @@ def _clean_token(var: str, raw: str) -> tuple[str, tuple[str, ...]]:
     if token.lower().startswith("bearer "):  # LD wants the raw token, no Bearer prefix
         token = token[7:].strip()
         notes.append(_BEARER_NOTE.format(var=var))
-    flaw = secrets.flaw(token)
+    flaw = secrets.token_flaw(token)
     if flaw is not None:
         raise UsageError(
             f"The access token in {var} {flaw}; no LaunchDarkly access token does. Set {var} to the "

@@ -80,6 +80,16 @@ def flaw(value: str) -> str | None:
     return None if bad is None else f"contains {_describe_char(bad)}"
 
 
+def token_flaw(value: str) -> str | None:
+    """``flaw``, and what no API token has either: a character outside ASCII (an HTTP header
+    cannot carry it as is). The description never shows the value."""
+    found = flaw(value)
+    if found is not None or value.isascii():
+        return found
+    bad = next(c for c in value if not c.isascii())
+    return f"contains a character that is not ASCII (U+{ord(bad):04X})"
+
+
 def fingerprint(value: str, salt: str) -> str:
     """A salted, keyed hash of a secret: equal secrets compare equal, the value cannot be read back."""
     digest = hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()

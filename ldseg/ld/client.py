@@ -20,6 +20,7 @@ The token is only ever put in the request header: never in a message, log line o
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +85,11 @@ _ROUTES = [
 ]
 
 
+def _seconds(value: float) -> str:
+    """``300``, ``1.5``, ``12.3``: as given, to a tenth."""
+    return f"{round(value, 1):g}"
+
+
 def seg(value: str) -> str:
     """Quote one path segment (keys and ids are URL-safe in practice; names never go in paths)."""
     return quote(value, safe="")
@@ -124,14 +130,18 @@ class LDClient(Transport):
         parallelism: int = DEFAULT_PARALLELISM,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         advice: str = DEFAULT_ADVICE,
         timeout_advice: str = "",
         say: Callable[[str], None] | None = None,
+        reached: threading.Event | None = None,
     ) -> None:
         """``advice``: what to do when a request's budget is spent, in the command's terms;
         ``timeout_advice``: added when its failures were timeouts (how to allow more time);
-        ``say``: where the line saying what requests wait for goes."""
+        ``say``: where the line saying what requests wait for goes; ``reached``: shared by the
+        clients of one host (see ``Transport``); ``clock``: a test's clock, for deadlines and
+        for the epoch of ``X-Ratelimit-Reset`` alike (by default the monotonic clock times
+        deadlines, and the wall clock reads the reset)."""
         super().__init__(
             base_uri,
             headers={
@@ -145,9 +155,10 @@ class LDClient(Transport):
             timeouts=timeouts,
             transport=transport,
             sleep=sleep,
-            clock=clock,
-            wall=clock,  # X-Ratelimit-Reset is epoch milliseconds: one clock for both
+            clock=clock or time.monotonic,
+            wall=clock or time.time,
             say=say,
+            reached=reached,
         )
         self.base_uri = self.base_url
         self.advice = advice
@@ -210,11 +221,13 @@ class LDClient(Transport):
     def paginate(self, path: str, params: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
         """Yield the items of a paginated LD collection, following ``_links.next``."""
         page = self.get(path, params)
+        seen: set[str] = set()
         while True:
             yield from page.get("items", [])
             nxt = ((page.get("_links") or {}).get("next") or {}).get("href")
-            if not nxt:
+            if not nxt or nxt in seen:  # the end, or a link back to a page already read
                 return
+            seen.add(nxt)
             page = self.get(nxt)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -222,7 +235,7 @@ class LDClient(Transport):
         items = list(items)
         if len(items) <= 1 or self.parallelism == 1:
             return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool:
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool, self.interruptible():
             return list(pool.map(fn, items))
 
     # --- what LaunchDarkly says differently (transport hooks) ----------------------------------
@@ -309,11 +322,15 @@ class LDClient(Transport):
             code = "retry_budget_spent"
         else:
             limited = f", {g.limited} rate-limited (429)" if g.limited else ""
-            message = (
-                f"LaunchDarkly did not answer {where} successfully within the {g.allowed or g.elapsed:.0f} s "
-                f"a request may take: sent {g.sent} {'time' if g.sent == 1 else 'times'}{limited}, {own}"
-                + (f" (last: {g.last})" if g.last else "")
-            )
+            within = f"within the {_seconds(g.allowed or g.elapsed)} s a request may take"
+            if g.sent:
+                message = (
+                    f"LaunchDarkly did not answer {where} successfully {within}: sent {g.sent} "
+                    f"{'time' if g.sent == 1 else 'times'}{limited}, {own}"
+                    + (f" (last: {g.last})" if g.last else "")
+                )
+            else:
+                message = f"{where} could not be sent {within}: it waited for LaunchDarkly's rate limit"
             code = "deadline_passed"
         more = self._more_time(g.timeouts > 0)
         return RetryBudgetError(f"{message}. {self.advice}{more}", method=g.method, path=g.path, code=code)

@@ -192,8 +192,9 @@ def _list(client: LDClient, projects: list[_Project], out: FlagFacts) -> None:
     for (i, _), info in zip(rest, client.map(lambda r: page(jobs[r[0]], r[1]), rest), strict=True):
         lasts[i] = info  # rest is in offset order within each job
     for (n, group), info in zip(jobs, lasts, strict=True):
-        href = info["next"]
-        while href:  # more flags than totalCount said (created meanwhile), or no totalCount at all
+        href, seen = info["next"], set()
+        while href and href not in seen:  # more flags than totalCount said, or no totalCount at all
+            seen.add(href)
             body = _decode(client, _PAGE, href)
             _absorb(n, group, body)
             href = body.next

@@ -35,7 +35,7 @@ _SELF_HREF = re.compile(r"/api/v2/destinations/([^/]+)/([^/]+)/([^/?#]+)")
 def read(client: LDClient, request: ReadRequest) -> LiveState:
     """Read what ``request`` describes; everything found, facts included, is on the LiveState."""
     scopes = sorted(set(request.scopes))
-    with ThreadPoolExecutor(max_workers=2) as background:
+    with ThreadPoolExecutor(max_workers=2) as background, client.interruptible():
         # The destinations and, assuming every environment exists (the usual case), the flags are
         # read while the environments are: a plan waits for one round of reads, not three.
         listing = background.submit(list_destinations, client) if request.destinations else None

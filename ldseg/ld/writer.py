@@ -85,7 +85,8 @@ class LDWriter:
 
     @stop.setter
     def stop(self, event: threading.Event | None) -> None:
-        self.client.stop = event
+        if event is not None:
+            self.client.stop = event
 
     def create_destination(self, spec: DestinationSpec) -> str:
         """POST is not idempotent: an ambiguous failure raises AmbiguousWriteError (never resent)."""

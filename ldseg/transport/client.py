@@ -34,12 +34,13 @@ Credentials only ever go into request headers: no message is built from a reques
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,8 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 USER_AGENT = f"ldseg/{__version__}"
+#: the shortest timeout an attempt gets, however close its deadline
+MIN_ATTEMPT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class _Tries(RequestState):
     deadline: float | None = None
     sent: int = 0
     timeouts: int = 0
+    #: an attempt's outcome is unknown (no answer after sending it, or a 5xx): it may have been applied
+    unknown: bool = False
     last: str = ""
     response: httpx.Response | None = field(default=None, repr=False)
 
@@ -149,8 +154,11 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         say: Callable[[str], None] | None = None,
+        reached: threading.Event | None = None,
     ) -> None:
-        """``say``: where the waiting line goes (None: nowhere)."""
+        """``say``: where the waiting line goes (None: nowhere). ``reached``: set once the host has
+        answered; clients of one host share it, so a slow answer to a later client (apply's
+        writes after its reads) is not taken for a wrong URL."""
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
@@ -158,9 +166,10 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self._wall = wall
-        #: set by an interrupted apply: waits end early and the request is abandoned
-        self.stop: threading.Event | None = None
-        self.pacer = Pacer(clock=clock, sleep=self._pause)
+        #: set when the run is interrupted (Ctrl-C, an interrupted apply): waits end early and the
+        #: request is abandoned
+        self.stop = threading.Event()
+        self.pacer = Pacer(clock=clock, sleep=self._pause, max_wait=self.policy.max_wait)
         self.congestion = Congestion(self.parallelism)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -173,7 +182,7 @@ class Transport:
             ),
         )
         self._lock = threading.Lock()
-        self._reached = False  # has this client ever had a response from the host?
+        self._reached = reached if reached is not None else threading.Event()
         self.request_count = 0
         self._requests: dict[int, _Tries] = {}  # the requests under way, for the waiting line
         self.say = say
@@ -195,8 +204,10 @@ class Transport:
             return list(self._requests.values())
 
     def _timeout(self, left: float | None) -> httpx.Timeout:
-        """An attempt's timeouts: the configured ones, cut to ``left`` seconds before the deadline."""
-        cap = float("inf") if left is None else max(left, 0.05)
+        """An attempt's timeouts: the configured ones, cut to ``left`` seconds before the deadline,
+        but never below a second (an attempt that cannot succeed is worse than one that ends a
+        little after the deadline: a write sent that way fails ambiguously)."""
+        cap = float("inf") if left is None else max(left, MIN_ATTEMPT_S)
         connect, read = min(self.timeouts.connect, cap), min(self.timeouts.read, cap)
         return httpx.Timeout(connect=connect, read=read, write=read, pool=read)
 
@@ -272,6 +283,15 @@ class Transport:
         POST"; ``deadline`` (clock seconds) tightens the policy's."""
         if idempotent is None:
             idempotent = method != "POST"
+        if "://" in path.split("?")[0] and not path.startswith(self.base_url + "/"):
+            # an absolute link from an answer (a next page): the credentials go to this host only
+            raise ApiError(
+                f"{self.service} answered with a link to another host ({bare(path)}); ldseg sends its "
+                f"credentials to {self.base_url} only, so it did not follow it.",
+                code="foreign_link",
+                method=method,
+                path=path,
+            )
         route = self.route_of(method, path)
         now = self._clock()
         limit = None if self.policy.deadline is None else now + self.policy.deadline
@@ -285,6 +305,11 @@ class Transport:
             self._reporter.start()
         try:
             return self._send(order, t, route, params, json, headers, auth, idempotent)
+        except RequestAbandoned:
+            if t.unknown and method not in ("GET", "HEAD"):  # an attempt may have been applied
+                times = "once" if t.sent == 1 else f"{t.sent} times"
+                raise self.ambiguous(method, path, f"sent {times}, then interrupted", None) from None
+            raise
         finally:
             self.congestion.withdraw(order)  # whatever happened, it no longer waits
             with self._lock:
@@ -305,14 +330,14 @@ class Transport:
         extra: dict[str, Any] = {} if auth is None else {"auth": auth}
         while True:
             t.enter(Phase.QUEUED, self._clock())
-            self.pacer.before(route)
+            self.pacer.before(route, lambda s: self._check(t, s))
             ticket = self.congestion.acquire(
                 order, self._clock, lambda s: self._pause(s, t.what), lambda s: self._check(t, s)
             )
             wait, outcome, limited_for = 0.0, Outcome.OTHER, None
             try:
                 now = self._clock()
-                if t.sent and t.deadline is not None and now >= t.deadline:  # held back past it
+                if t.deadline is not None and now >= t.deadline:  # held back (or retried) past it
                     raise self.gave_up(self._give_up("deadline", t))
                 with self._lock:
                     self.request_count += 1
@@ -326,7 +351,7 @@ class Transport:
                 except httpx.TransportError as exc:
                     wait = self._transport_failed(exc, t, idempotent, timeout)
                 else:
-                    self._reached = True
+                    self._reached.set()
                     info = self.rate_info(resp.headers, self._wall())
                     self.pacer.after(route, info)
                     if resp.status_code < 400:
@@ -366,6 +391,7 @@ class Transport:
         if not idempotent and status != 429:
             raise self.ambiguous(t.method, t.path, self.detail(resp), resp)
         t.failures += 1
+        t.unknown = t.unknown or status >= 500
         t.last, t.response = f"{status} {self.error_details(resp)[0]}", resp
         t.last_failure = Failure.LIMITED if status == 429 else Failure.ERROR
         if t.failures >= self.policy.attempts:
@@ -385,13 +411,14 @@ class Transport:
         if not isinstance(exc, NOT_SENT) and not idempotent:
             raise self.ambiguous(t.method, t.path, reason, None)
         # never had an answer from this host, twice: a wrong URL, or a black hole? fail fast
-        if not self._reached and t.sent >= 2 and (timed_out or isinstance(exc, NOT_SENT)):
+        if not self._reached.is_set() and t.sent >= 2 and (timed_out or isinstance(exc, NOT_SENT)):
             if timed_out:
                 silent = " (it accepts connections but does not answer)" if _answerless(exc) else ""
                 reason = f"{reason}, {t.sent} times{silent}"
                 raise self.unreachable(t.method, t.path, reason, timed_out=True)
             raise self.unreachable(t.method, t.path, reason)
         t.failures += 1
+        t.unknown = t.unknown or not isinstance(exc, NOT_SENT)
         t.timeouts += timed_out
         t.last, t.response = reason, None
         t.last_failure = Failure.TIMEOUT if timed_out else Failure.DROPPED
@@ -416,24 +443,41 @@ class Transport:
 
     def _check(self, t: _Tries, seconds: float) -> None:
         """Before waiting ``seconds``: give up if that would pass the deadline; abandon if stopped."""
-        if self.stop is not None and self.stop.is_set():
+        if self.stop.is_set():
             raise RequestAbandoned(
-                f"not sent: the apply was interrupted while {t.what} waited to be retried or paced",
-                code="interrupted",
+                f"not sent: interrupted while {t.what} waited to be retried or paced", code="interrupted"
             )
         if t.deadline is not None and self._clock() + seconds > t.deadline:
             raise self.gave_up(self._give_up("deadline", t))
 
     def _pause(self, seconds: float, what: str = "a request") -> None:
-        """Sleep, unless told to stop: then abandon the request instead of waiting on."""
-        if self.stop is None:
+        """Sleep, unless told to stop: then abandon the request instead of waiting on. With the
+        real clock the wait is on ``stop``, so a stop wakes it at once."""
+        if self._sleep is time.sleep:
+            stopped = self.stop.wait(seconds)
+        else:  # a test's clock
             self._sleep(seconds)
-        elif self.stop.wait(seconds):
+            stopped = self.stop.is_set()
+        if stopped:
             raise RequestAbandoned(
-                f"not sent: the apply was interrupted while {what} waited {seconds:.0f} s "
-                "to be retried or paced",
+                f"not sent: interrupted while {what} waited {seconds:.0f} s to be retried or paced",
                 code="interrupted",
             )
+
+    def interrupt(self) -> None:
+        """Stop: requests waiting (retries, pacing, the rate-limit gate) are abandoned now."""
+        self.stop.set()
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Ctrl-C (or SystemExit) inside stops every request of this client before it propagates:
+        use it inside a thread pool's ``with``, whose exit waits for its threads, so that they
+        stop waiting for retries or rate limits instead of making the interrupt wait for them."""
+        try:
+            yield
+        except (KeyboardInterrupt, SystemExit):
+            self.interrupt()
+            raise
 
     def pause_before_retry(self, attempt: int) -> None:
         """The jittered backoff, for callers that retry a request themselves (after reading back)."""
@@ -474,4 +518,6 @@ def transport_reason(exc: httpx.TransportError, timeout: httpx.Timeout | None = 
         }
         what, seconds = limits.get(type(exc), ("the request timed out", None))
         return f"{what} within {seconds:g} s" if seconds is not None else "the request timed out"
+    if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header: the token
+        return "the request could not be sent (a header or the URL is not valid HTTP)"
     return (str(exc) or exc.__class__.__name__).splitlines()[0]

@@ -9,9 +9,11 @@ module works in seconds from now.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 #: the base and the cap of the exponential backoff for server errors and dropped connections
@@ -37,12 +39,14 @@ class RateInfo:
 
 
 def number(value: str | None) -> float | None:
+    """A header's number; None when absent, unreadable or not finite (``nan``, ``inf``, ``1e400``)."""
     if value is None:
         return None
     try:
-        return float(value)
+        found = float(value)
     except ValueError:
         return None
+    return found if math.isfinite(found) else None
 
 
 def _date(value: str | None) -> float | None:
@@ -50,7 +54,10 @@ def _date(value: str | None) -> float | None:
     if not value or not value.strip():
         return None
     try:
-        return parsedate_to_datetime(value).timestamp()
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:  # "-0000" and asctime dates: HTTP dates are always UTC
+            when = when.replace(tzinfo=timezone.utc)
+        return when.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -70,12 +77,14 @@ def epoch_ms_in(value: str | None, now: float) -> float | None:
 
 
 def retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After``: delay-seconds, or an HTTP date (one already past means "now": 0)."""
+    """``Retry-After``: delay-seconds, or an HTTP date. ``0`` or a date already past says nothing
+    usable (None): taken literally, a client would retry at once, again and again; its own backoff
+    or probing decides instead."""
     seconds = number(value)
     if seconds is not None:
-        return seconds if seconds >= 0 else None
+        return seconds if seconds > 0 else None
     when = _date(value)
-    return None if when is None else max(0.0, when - now)
+    return None if when is None or when <= now else when - now
 
 
 def remaining_counts(headers: Mapping[str, str], names: Mapping[str, str]) -> dict[str, int]:

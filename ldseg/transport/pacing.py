@@ -33,16 +33,23 @@ class Pacer:
     kept per route (the ``"route"`` count) and for the whole account (the ``"global"`` count)."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+        self,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 300.0,
     ) -> None:
+        """``max_wait``: the longest a window is believed to last (a reset announced further away
+        is taken as that far)."""
         self._clock = clock
         self._sleep = sleep
+        self.max_wait = max_wait
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
-        self.waited = 0.0  # total seconds spent pacing (for reports and tests)
+        self.waited = 0.0  # total seconds spent pacing (tests read it)
 
-    def before(self, route: str) -> None:
-        """Block until ``route`` and the account may take one more request, then reserve it."""
+    def before(self, route: str, check: Callable[[float], None] | None = None) -> None:
+        """Block until ``route`` and the account may take one more request, then reserve it.
+        ``check(seconds)`` runs before each wait and may raise instead (a deadline, a stop)."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -59,7 +66,10 @@ class Pacer:
                             self._windows[key].remaining -= 1
                     return
                 self.waited += wait
-            self._sleep(wait + random.uniform(0.01, 0.1))
+            pause = wait + random.uniform(0.01, 0.1)
+            if check is not None:
+                check(pause)
+            self._sleep(pause)
 
     def rate_limited(self, route: str) -> float | None:
         """A 429 on ``route``: its window (if known) is spent, for every thread. Returns when that
@@ -79,7 +89,7 @@ class Pacer:
         if info.reset_in is None:
             return  # no reset to come: nothing to pace by
         with self._lock:
-            reset_at = self._clock() + info.reset_in
+            reset_at = self._clock() + min(info.reset_in, self.max_wait)
             for key, scope in ((route, "route"), (GLOBAL, GLOBAL)):
                 remaining = info.remaining.get(scope)
                 if remaining is None:

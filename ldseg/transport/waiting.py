@@ -77,7 +77,8 @@ def _waiting_for(r: RequestState, now: float, slow: float) -> str | None:
     if r.failures and failure is not None and failure is not Failure.LIMITED:
         return f"retrying after {failure.value}"
     held_back = r.phase is Phase.QUEUED and now - r.since >= HELD_BACK
-    if r.limited or failure is Failure.LIMITED or held_back:
+    was_limited = r.limited or failure is Failure.LIMITED
+    if held_back or (was_limited and r.phase is not Phase.SENDING):  # in flight again: not waiting
         return "rate-limited"
     if r.phase is Phase.SENDING and now - r.since >= slow:
         return "not answered yet"

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlparse
 
+from ldseg import secrets
 from ldseg.applier import ApplyReport, Status
 from ldseg.console import console
 from ldseg.errors import UsageError
@@ -54,6 +55,9 @@ def segment_access(
     api = url(api_url, DEFAULT_API_URL, "--segment-api-url / SEGMENT_API_URL")
     public = url(public_api_url, DEFAULT_PUBLIC_API_URL, "--segment-public-api-url / SEGMENT_PUBLIC_API_URL")
     token = (env.get(TOKEN_VAR) or "").strip() or None
+    flaw = None if token is None else secrets.token_flaw(token)
+    if flaw is not None:
+        raise UsageError(f"The Segment Public API token in {TOKEN_VAR} {flaw}; set it to the token alone.")
     label = TOKEN_VAR
     if token is None and conn.segment_token is not None:
         token, label = conn.segment_token, "the sandbox's default Segment token"

@@ -424,7 +424,21 @@ def test_an_interrupt_does_not_wait_out_a_rate_limit(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=20)
         assert time.monotonic() - started < 3
         assert proc.returncode == 143, err
-        assert "not sent: the apply was interrupted" in out + err or "not started" in err
+        assert "not sent: interrupted while" in out + err or "not started" in err
+
+
+def test_an_interrupt_does_not_wait_out_a_rate_limit_while_reading(tmp_path: Path) -> None:
+    """A plan whose reads wait for a 40 s rate-limit window stops at once on Ctrl-C."""
+    with SandboxForTests(seed=big_seed(), faults="rate=3/40s,quirk=retry-after,routes=GET *,seed=15") as sb:
+        proc = _start(tmp_path, sb, "plan")
+        _wait_for(sb, "GET /api/v2/flags/{projectKey}", 1)
+        time.sleep(0.5)  # the window is spent: the reads wait at the gate
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert time.monotonic() - started < 3, err
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
 
 
 def test_an_ambiguous_update_with_a_removal_is_read_back_not_failed(ldseg: Runner) -> None:

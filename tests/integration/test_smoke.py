@@ -518,3 +518,15 @@ def test_sandbox_urls_yield_only_to_the_command_line_and_an_unknown_token_is_unv
     outcome, detail = checks(doc)["Segment source"]
     assert outcome == "unverified"
     assert "rejected the token (401" in detail and "the sandbox's default Segment token" in detail
+
+
+@pytest.mark.parametrize(("inside", "said"), [("\r", "carriage return"), ("é", "not ASCII")])
+def test_a_segment_token_no_header_can_carry_is_refused_without_showing_it(
+    ldseg: Runner, inside: str, said: str
+) -> None:
+    token = ADMIN_TOKEN[:8] + inside + ADMIN_TOKEN[8:]
+    result = smoke(ldseg, token=token)
+    assert result.exit_code == 1
+    assert "The Segment Public API token in SEGMENT_PUBLIC_API_TOKEN contains" in result.stderr
+    assert said in result.stderr and "Traceback" not in result.output
+    assert ADMIN_TOKEN[:8] not in result.output and ADMIN_TOKEN[8:] not in result.output

@@ -336,7 +336,7 @@ def test_an_interrupt_abandons_a_request_waiting_at_the_gate() -> None:
     ld = client(lambda n: bare_429(), t)
     ld.stop = threading.Event()
     ld.stop.set()
-    with pytest.raises(RequestAbandoned, match="not sent: the apply was interrupted"):
+    with pytest.raises(RequestAbandoned, match="not sent: interrupted while"):
         ld.patch("/api/v2/flags/web/x", [])
     assert ld.request_count == 1 and t.slept == []
 
@@ -347,3 +347,26 @@ def test_a_post_that_may_have_been_applied_is_not_sent_again() -> None:
     with pytest.raises(AmbiguousWriteError, match="may or may not have applied it"):
         ld.post("/api/v2/destinations/web/production", {})
     assert ld.request_count == 1
+
+
+@pytest.mark.parametrize("retry_after", ["0", "Thu, 01 Jan 2015 00:00:00 GMT"])
+def test_a_retry_after_that_says_now_does_not_make_a_request_hammer(retry_after: str) -> None:
+    t = FakeTime()
+    limited = httpx.Response(429, headers={"Retry-After": retry_after}, json={"code": "rate_limited"})
+    ld = client(lambda n: limited if n < 5 else httpx.Response(200, json={}), t)
+    assert ld.get("/api/v2/destinations") == {}
+    assert ld.request_count == 6
+    assert len(t.slept) >= 5 and all(s >= MIN_PROBE for s in t.slept)
+
+
+def test_a_window_that_resets_in_an_hour_is_not_waited_past_the_deadline() -> None:
+    """The first answer says the window is spent for an hour: the next request gives up at its
+    deadline, unsent, instead of sleeping an hour."""
+    t = FakeTime()
+    spent = {"X-Ratelimit-Route-Remaining": "0", "X-Ratelimit-Reset": str(int((NOW + 3600) * 1000))}
+    ld = client(lambda n: httpx.Response(200, headers=spent, json={}), t, retry_budget=60)
+    ld.get("/api/v2/destinations")
+    with pytest.raises(RetryBudgetError) as exc:
+        ld.get("/api/v2/destinations")
+    assert "could not be sent within the 60 s a request may take" in str(exc.value)
+    assert ld.request_count == 1 and sum(t.slept) <= 60

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
+
 import pytest
 
 from ldseg.ld.client import rate_info, route_of
 from ldseg.transport.congestion import MIN_PROBE, Congestion, Go, Outcome, Sleep
-from ldseg.transport.headers import RateInfo, header_wait
+from ldseg.transport.headers import RateInfo, header_wait, retry_after
 from ldseg.transport.pacing import Pacer
 from tests.helpers import NOW, FakeTime
 
@@ -65,7 +68,16 @@ def test_reset_in_the_future_is_honoured() -> None:
 
 
 @pytest.mark.parametrize(
-    "headers", [{}, {"X-Ratelimit-Reset": str((NOW - 2) * 1000)}, {"Retry-After": "soon"}]
+    "headers",
+    [
+        {},
+        {"X-Ratelimit-Reset": str((NOW - 2) * 1000)},
+        {"Retry-After": "soon"},
+        {"Retry-After": "0"},  # taken literally: retry at once, again and again
+        {"Retry-After": "Thu, 01 Jan 2015 00:00:00 GMT"},  # a date already past: the same
+        {"Retry-After": "nan"},
+        {"X-Ratelimit-Reset": "1e400"},  # not a finite number
+    ],
 )
 def test_no_usable_header_holds_every_request_back(headers: dict[str, str]) -> None:
     """A reset in the past (LD does this) must not turn into an immediate retry storm: with no
@@ -148,3 +160,45 @@ def test_a_429_without_headers_waits_for_the_window_the_pacer_knows() -> None:
     assert wait is not None and 3 <= wait <= 3.35
     pacer.before("r")  # the window is spent for every thread now
     assert len(t.slept) == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Wed, 02 Dec 2026 12:00:30 -0000", "Wed Dec  2 12:00:30 2026", "Wed, 02 Dec 2026 12:00:30 GMT"],
+)
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Europe/Berlin"])
+def test_http_dates_are_utc_whatever_the_machines_time_zone(
+    value: str, zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 9110: an HTTP date is UTC; "-0000" and the asctime form carry no zone of their own."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        noon = datetime(2026, 12, 2, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+        assert retry_after(value, noon) == pytest.approx(30.0)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_remaining_counts_ignore_numbers_that_are_not_finite() -> None:
+    info = rate_info({"X-Ratelimit-Route-Remaining": "nan", "X-Ratelimit-Global-Remaining": "inf"}, NOW)
+    assert info.remaining == {}
+
+
+def test_pacing_never_waits_past_what_the_caller_allows() -> None:
+    """A reset an hour away is taken as at most ``max_wait``, and the caller's check (a deadline, a
+    stop) is asked before the pacer sleeps: it may refuse."""
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep, max_wait=300)
+    route = "GET /api/v2/destinations"
+    pacer.after(route, headers(0, 3600))
+    asked: list[float] = []
+
+    def check(seconds: float) -> None:
+        asked.append(seconds)
+        raise TimeoutError("past the deadline")
+
+    with pytest.raises(TimeoutError):
+        pacer.before(route, check)
+    assert t.slept == [] and 300 <= asked[0] <= 300.2

@@ -58,3 +58,10 @@ def test_a_control_character_is_refused_without_showing_the_token(value: str) ->
 def test_a_token_of_whitespace_only_is_no_token() -> None:
     with pytest.raises(UsageError, match="No LaunchDarkly access token"):
         conn_for(" \n")
+
+
+def test_a_token_with_a_character_no_header_can_carry_is_refused() -> None:
+    with pytest.raises(UsageError) as exc:
+        conn_for(TOKEN[:10] + "é" + TOKEN[10:])
+    assert "contains a character that is not ASCII (U+00E9)" in str(exc.value)
+    assert TOKEN[:10] not in str(exc.value)

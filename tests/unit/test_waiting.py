@@ -29,14 +29,14 @@ def test_requests_are_counted_by_what_they_wait_for_since_the_oldest() -> None:
         state(5.0, Phase.SENDING, 19.5, failures=1, last_failure=Failure.TIMEOUT),  # re-sent: still retrying
         state(6.0, Phase.BACKOFF, 19.0, failures=1, last_failure=Failure.ERROR),
         state(7.0, Phase.QUEUED, 18.0),  # held back 2 s: pacing, the gate
-        state(8.0, Phase.SENDING, 19.9, limited=1),
+        state(8.0, Phase.SENDING, 19.9, limited=1),  # sent again after a 429: in flight, not waiting
         state(9.0, Phase.BACKOFF, 19.0, failures=1, last_failure=Failure.LIMITED),  # Segment's 429s
         state(1.0, Phase.SENDING, 19.0),  # sent 1 s ago: not counted, and not the oldest
     ]
     line = describe("LaunchDarkly", requests, 20.0, slow=5.0)
     assert line == (
         "Waiting for LaunchDarkly: 2 requests not answered yet, 2 retrying after timeouts, "
-        "1 retrying after server errors, 3 rate-limited (20 s so far)."
+        "1 retrying after server errors, 2 rate-limited (20 s so far)."
     )
 
 
