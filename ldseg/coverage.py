@@ -104,6 +104,10 @@ class EnvironmentReport:
     def enabled_destinations(self) -> int:
         return sum(1 for d in self.destinations if d.on)
 
+    def idle(self, d: DestinationRow) -> bool:
+        """Is ``d`` enabled where no flag exports, every flag having been read (paying for nothing)?"""
+        return bool(d.on) and not self.counts.exporting and self.flags_read == "all"
+
 
 @dataclass(frozen=True)
 class FlagRow:
@@ -142,6 +146,9 @@ class Totals:
     idle_destinations: tuple[str, ...]
     #: enabled destinations that cannot be judged idle: not every flag of their environment was read
     unjudged_destinations: int
+    #: environments without an enabled destination that cannot be judged "going nowhere": none of
+    #: the flags read exports, but not every flag was read
+    unjudged_environments: int = 0
 
 
 @dataclass(frozen=True)
@@ -392,11 +399,12 @@ def _totals(projects: Sequence[ProjectReport], read: Mapping[Scope, FlagsRead], 
     for e in envs:
         if e.counts.exporting:
             continue
-        enabled = [d for d in e.destinations if d.on]
         if e.flags_read == "all":
-            idle += [str(Address("destination", e.project, e.key, d.name)) for d in enabled]
+            idle += [
+                str(Address("destination", e.project, e.key, d.name)) for d in e.destinations if e.idle(d)
+            ]
         else:
-            unjudged += len(enabled)
+            unjudged += e.enabled_destinations
     return Totals(
         environments=len(envs),
         flag_environments=sum(e.counts.flags for e in envs),
@@ -405,6 +413,9 @@ def _totals(projects: Sequence[ProjectReport], read: Mapping[Scope, FlagsRead], 
         going_nowhere=tuple(nowhere),
         idle_destinations=tuple(idle),
         unjudged_destinations=unjudged,
+        unjudged_environments=sum(
+            1 for e in envs if e.flags_read != "all" and not e.counts.exporting and not e.enabled_destinations
+        ),
     )
 
 

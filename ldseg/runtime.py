@@ -138,6 +138,11 @@ def _connect(
         raise UsageError(f"The base URI {uri!r} is not a valid URL. {examples}") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise UsageError(f"The base URI {uri!r} is not an http(s) URL. {examples}")
+    if parsed.username is not None or parsed.password is not None:  # never shown: it may be a password
+        raise UsageError(
+            "The base URI holds a user name or password (user:password@host); LaunchDarkly takes the "
+            f"access token only, and ldseg shows the base URI in its output and saved plans. {examples}"
+        )
     if parsed.path not in ("", "/") or parsed.query:
         raise UsageError(
             f"The base URI {uri!r} has a path; give the host only (ldseg adds /api/v2/...). {examples}"

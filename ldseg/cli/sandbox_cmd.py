@@ -12,8 +12,19 @@ from ldseg.runtime import SandboxOptionNames, start_sandbox
 
 
 @click.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=8088, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8088,
+    show_default=True,
+    help="Port to listen on (0: any free one).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (loopback unless you mean otherwise).",
+)
 @click.option("--state", "state_path", metavar="FILE", help="Persist the account in this JSON file.")
 @click.option(
     "--seed",

@@ -46,6 +46,7 @@ def report_document(report: CoverageReport, context: Context) -> dict[str, Any]:
             "going_nowhere": list(t.going_nowhere),
             "idle_destinations": list(t.idle_destinations),
             "unjudged_destinations": t.unjudged_destinations,
+            "unjudged_environments": t.unjudged_environments,
         },
         "projects": [_project(p) for p in report.projects],
     }
@@ -80,11 +81,11 @@ def _environment(e: EnvironmentReport) -> dict[str, Any]:
             "to_stop": c.to_stop,
             "exporting_after_apply": c.exporting_after_apply,
         },
-        "destinations": [_destination(d) for d in e.destinations],
+        "destinations": [_destination(d, e.idle(d)) for d in e.destinations],
     }
 
 
-def _destination(d: DestinationRow) -> dict[str, Any]:
+def _destination(d: DestinationRow, idle: bool) -> dict[str, Any]:
     smoke = (
         None
         if d.smoke is None
@@ -102,6 +103,7 @@ def _destination(d: DestinationRow) -> dict[str, Any]:
         "change": d.change,
         "differences": list(d.differences),
         "smoke": smoke,
+        "idle": idle,
     }
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ldseg.render.common import visible
 from ldseg.render.markdown import files_label
 from ldseg.words import count
 
@@ -20,15 +21,18 @@ def _onoff(value: Any) -> str:
 
 
 def _code(text: str) -> str:
-    """``text`` as a code span, whatever backticks it holds (destination names are free text)."""
+    """``text`` as a code span, whatever backticks it holds, on one line with control and
+    bidirectional characters shown as escapes (destination names are free text from LaunchDarkly:
+    a line break would end the span and let the rest be read as Markdown or HTML)."""
+    text = visible(text)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _cell(text: str) -> str:
-    """A table cell: pipes escaped, on one line."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell: pipes escaped, on one line, control characters visible."""
+    return visible(text.replace("\\", "\\\\").replace("|", "\\|"))
 
 
 def _new_flags(nf: dict[str, Any]) -> str:
@@ -87,7 +91,17 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"- {count(t['unjudged_destinations'], 'enabled destination')} not judged: their environment's "
             "flags were not all read"
         ]
-    if t["going_nowhere"] or t["idle_destinations"] or t["unjudged_destinations"]:
+    if t["unjudged_environments"]:
+        lines += [
+            f"- Not judged whether events go nowhere in {count(t['unjudged_environments'], 'environment')} "
+            "without an enabled destination: not every flag was read there"
+        ]
+    if (
+        t["going_nowhere"]
+        or t["idle_destinations"]
+        or t["unjudged_destinations"]
+        or t["unjudged_environments"]
+    ):
         lines.append("")
     for p in doc["projects"]:
         lines += [

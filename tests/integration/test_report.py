@@ -341,3 +341,52 @@ def test_expected_failures_are_one_paragraph_and_exit_1(
     assert result.exit_code == 1, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert result.stdout == ""
+
+
+def test_idle_destinations_of_any_name_validate_and_are_marked(
+    ldseg: Runner, sandbox: SandboxForTests, tmp_path: Path
+) -> None:
+    """Names come from LaunchDarkly: an empty one, or one with a line break, is still an idle
+    destination of the document (which validates), with its badge on the page."""
+    sandbox.store.set_track_events("web", "pricing-annual-discount", "staging", False)  # nothing exports
+    for name in ("", "two\nlines"):
+        sandbox.store.add_destination("web", "staging", name, "kinesis", on=True)
+    result = ldseg("report", "--account", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc: Doc = json.loads(result.stdout)
+    validate(doc)
+    staging = next(e for e in project(doc, "web")["environments"] if e["key"] == "staging")
+    idle = {d["name"] for d in staging["destinations"] if d["idle"]}
+    assert {"", "two\nlines"} <= idle
+    assert {"destination:web/staging", "destination:web/staging/two\nlines"} <= set(
+        doc["totals"]["idle_destinations"]
+    )
+    page = tmp_path / "r.html"
+    assert ldseg("report", "--account", "-o", str(page)).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    assert html.count('class="badge warn">no flag exports here') == len(idle)
+
+
+def test_where_the_flags_were_not_read_events_going_nowhere_are_not_judged(ldseg: Runner) -> None:
+    """production's destinations are owned (segment-main is off) but not its flag exports: the
+    flags were not read, so the report cannot say events go nowhere there, and says so."""
+    cfg = ldseg.config(
+        """
+        version: 1
+        projects:
+          web:
+            environments:
+              production:
+                destinations:
+                  segment-main:
+                    kind: segment
+                    "on": false
+                    config: {writeKey: "${SEGMENT_WRITE_KEY}"}
+        """
+    )
+    doc = report_json(ldseg, config=cfg)
+    assert doc["totals"]["going_nowhere"] == [] and doc["totals"]["unjudged_environments"] == 1
+    markdown = ldseg("report", "-c", cfg, "--format", "markdown").stdout
+    assert "Not judged whether events go nowhere in 1 environment without an enabled destination" in markdown
+    account = ldseg("report", "--account", "--format", "json")
+    assert "web/production" in json.loads(account.stdout)["totals"]["going_nowhere"]

@@ -38,6 +38,9 @@ def unavailable() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "Playwright is not installed (it is in the test extras: pip install -e '.[test]')"
+    explicit = os.environ.get("LDSEG_CHROMIUM")
+    if explicit and chromium_path() is None:
+        return f"LDSEG_CHROMIUM is set to {explicit!r}, which is not an executable file"
     if chromium_path() is None:
         return (
             "no Chromium on this machine (Debian: apt-get install chromium, which .ci/run does; "

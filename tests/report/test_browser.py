@@ -85,6 +85,8 @@ def test_the_quickstart_matrix_shows_the_right_states(browser: Browser, quicksta
         assert status(page) == "4 of 7 flags match; showing 1–4"
         page.fill('.matrix input[name="filter"]', "CHECKOUT-")  # keys, case-insensitive
         assert [r[0] for r in matrix_rows(page)] == ["checkout-express-pay", "checkout-v2"]
+        page.fill('.matrix input[name="filter"]', "checkout analytics")  # every word, key or tag
+        assert [r[0] for r in matrix_rows(page)] == ["checkout-v2"]
         page.fill('.matrix input[name="filter"]', "no such flag")
         assert matrix_rows(page) == [] and status(page) == "No flag matches."
         page.fill('.matrix input[name="filter"]', "")
@@ -104,7 +106,11 @@ def test_the_quickstart_matrix_shows_the_right_states(browser: Browser, quicksta
         assert [r[2] for r in first[:4]] == ["on ✓", "on ✓", "off → on", "off → on"]
         page.keyboard.press("Enter")
         assert page.get_attribute('.matrix th:has(button[data-sort="0"])', "aria-sort") == "descending"
-        assert [r[2] for r in matrix_rows(page)][-2:] == ["on ✓", "on ✓"]
+        descending = matrix_rows(page)
+        assert [r[2] for r in descending][-2:] == ["on ✓", "on ✓"]
+        for state in {r[2] for r in descending}:  # ties stay in key order, whichever the direction
+            keys = [r[0] for r in descending if r[2] == state]
+            assert keys == sorted(keys)
 
         # the overview: drift and findings, as table cells
         overview = page.inner_text(".overview")
@@ -138,6 +144,13 @@ def test_ten_thousand_flags_are_ready_within_the_budget_and_usable(
             == f"Page {-(-flags[0] // 100)} of {-(-flags[0] // 100)}"
         )
         assert len(matrix_rows(page)) == (flags[0] % 100 or 100)
+        page.click('.matrix[data-project="0"] .pager button[data-page="prev"]')
+        assert len(matrix_rows(page)) == 100
+        page.click('.matrix[data-project="0"] .pager button[data-page="first"]')
+        page.click('.matrix[data-project="0"] .pager button[data-page="next"]')
+        assert status(page, 0).endswith("showing 101–200")
+        page.select_option('.matrix[data-project="0"] select[name="size"]', "500")
+        assert len(matrix_rows(page)) == 500 and status(page, 0).endswith("showing 1–500")
 
         expected = cells(bench.doc["projects"][0])
         key = sorted(expected)[1234]
@@ -151,5 +164,9 @@ def test_ten_thousand_flags_are_ready_within_the_budget_and_usable(
 
 def test_without_chromium_the_skip_says_what_to_install(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("LDSEG_CHROMIUM", "/nonexistent/chromium")
+    reason = unavailable()
+    assert reason is not None and "LDSEG_CHROMIUM is set to '/nonexistent/chromium'" in reason
+    monkeypatch.delenv("LDSEG_CHROMIUM")
+    monkeypatch.setenv("PATH", "/nonexistent")
     reason = unavailable()
     assert reason is not None and "no Chromium" in reason and "apt-get install chromium" in reason

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import replace
 
+import pytest
 from markdown_it import MarkdownIt
 
 from ldseg.coverage import (
@@ -34,6 +35,7 @@ from ldseg.model import (
 )
 from ldseg.planner import make_plan, what_to_read
 from ldseg.render.coverage import REPORT, report_document
+from ldseg.render.coverage_markdown import render_markdown
 from ldseg.render.table import Context
 from tests.helpers import live_dest
 
@@ -213,8 +215,16 @@ def test_archived_keys_the_config_names_are_rows_of_archived_cells() -> None:
     assert report.projects[0].environments[0].counts.archived == 1
 
 
-def test_hostile_names_are_text_in_every_format() -> None:
-    evil = "</script><img src=x onerror=alert(1)>|`"
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "</script><img src=x onerror=alert(1)>|`",
+        "x\n\n<img src=x onerror=alert(1)>\n\n# Owned",  # a line break would end the code span
+        "x\r<img src=x onerror=alert(1)>\r\r# Owned",
+        "x\u2028<img src=x onerror=alert(1)>\u202e",
+    ],
+)
+def test_hostile_names_are_text_in_every_format(evil: str) -> None:
     want = desired()
     state = live({evil: flag(evil, (evil,), production=True, staging=True)})
     state = replace(
@@ -230,8 +240,24 @@ def test_hostile_names_are_text_in_every_format() -> None:
     assert data is not None and json.loads(data.group(1)) == report_document(report, context)
     markdown = REPORT.render("markdown", report, context)
     html = MarkdownIt("commonmark").enable("table").render(markdown)
-    assert "<img" not in html and html.count("<tr>") == 4  # the header and three environments
+    assert "<img" not in html and "<h1>" not in html and html.count("<tr>") == 4  # header, 3 environments
+    assert "\u202e" not in markdown and "\u2028" not in markdown
     assert json.loads(REPORT.render("json", report, context))["projects"][0]["flags"][0]["key"] == evil
+
+
+def test_the_summary_lists_show_hostile_names_as_text() -> None:
+    """The totals' lists (idle destinations, environments where events go nowhere) are outside
+    the tables: a line break in a name must not end its code span there either."""
+    evil = "x\n\n<img src=x onerror=alert(1)>\n\n# Owned\u202e"
+    want = desired()
+    report = build_report(live(FLAGS), flags_read(what_to_read(want, sorted(want.scopes))), desired=want)
+    doc = report_document(report, Context(("ldseg.yaml",), "https://app.launchdarkly.com"))
+    doc["totals"]["idle_destinations"] = [f"destination:web/qa/{evil}"]
+    doc["totals"]["going_nowhere"] = [f"web/{evil}"]
+    markdown = render_markdown(doc)
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<img" not in html and "<h1>" not in html and "\u202e" not in markdown
+    assert "Paying for nothing" in html and "Events going nowhere" in html
 
 
 def test_pending_means_apply_would_change_the_cell() -> None:

@@ -65,3 +65,13 @@ def test_a_token_with_a_character_no_header_can_carry_is_refused() -> None:
         conn_for(TOKEN[:10] + "é" + TOKEN[10:])
     assert "contains a character that is not ASCII (U+00E9)" in str(exc.value)
     assert TOKEN[:10] not in str(exc.value)
+
+
+def test_a_base_uri_with_credentials_is_refused_without_showing_them() -> None:
+    with pytest.raises(UsageError) as exc:
+        connect(
+            base_uri="https://someone:hunter2@proxy.example",
+            sandbox_state=None,
+            env={"LD_ACCESS_TOKEN": TOKEN},
+        )
+    assert "user name or password" in str(exc.value) and "hunter2" not in str(exc.value)

@@ -74,9 +74,11 @@
   }
 
   Matrix.prototype.refilter = function () {
-    var q = this.query, show = this.show;
+    // every word of the filter must be in the key or a tag: "checkout analytics" finds flags
+    // whose key holds "checkout" and that are tagged analytics
+    var terms = this.query ? this.query.split(/\s+/) : [], show = this.show;
     this.view = this.flags.filter(function (r) {
-      if (q && r.text.indexOf(q) < 0) { return false; }
+      if (terms.some(function (t) { return r.text.indexOf(t) < 0; })) { return false; }
       if (show === "pending") { return r.pending; }
       if (show === "exporting") { return r.on; }
       if (show === "nowhere") { return !r.on; }
@@ -89,16 +91,16 @@
 
   Matrix.prototype.order = function () {
     var dir = this.dir, col = this.sort;
-    var byKey = function (a, b) { return a.f.key < b.f.key ? -dir : a.f.key > b.f.key ? dir : 0; };
+    var keyOrder = function (a, b) { return a.f.key < b.f.key ? -1 : a.f.key > b.f.key ? 1 : 0; };
     if (col === "key") {
-      this.view.sort(byKey);
+      this.view.sort(function (a, b) { return keyOrder(a, b) * dir; });
       return;
     }
     var i = parseInt(col, 10);
     this.view.sort(function (a, b) {
       var ra = RANK[a.f.cells[i]] * 2 - (pending(a.f.cells[i], a.f.config[i]) ? 1 : 0);
       var rb = RANK[b.f.cells[i]] * 2 - (pending(b.f.cells[i], b.f.config[i]) ? 1 : 0);
-      return ra !== rb ? (ra - rb) * dir : byKey(a, b) * dir;
+      return ra !== rb ? (ra - rb) * dir : keyOrder(a, b);  // ties: by key, ascending either way
     });
   };
 
@@ -165,5 +167,10 @@
     var m = new Matrix(root, data.projects[parseInt(root.getAttribute("data-project"), 10)]);
     m.draw();
   });
-  document.documentElement.setAttribute("data-ready", String(Math.round(performance.now())));
+  // ready once the first frame with the tables is painted, not merely when this script ends
+  requestAnimationFrame(function () {
+    requestAnimationFrame(function () {
+      document.documentElement.setAttribute("data-ready", String(Math.round(performance.now())));
+    });
+  });
 })();
