@@ -442,3 +442,37 @@ def test_check_response_api() -> None:
     with pytest.raises(SpecMismatch, match="documents no body"):
         check_response("DELETE", "/api/v2/destinations/p/e/i", 204, {"x": 1})
     check_response("PATCH", FLAG, 403, {"code": "forbidden", "message": "no"})  # undocumented error, LD body
+
+
+APPROVALS = "/api/v2/projects/web/flags/checkout-v2/environments/production/approval-requests"
+ONE_UPDATE = [{"kind": "updateTrackEvents", "trackEvents": True}]
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"description": "d", "comment": "c", "instructions": ONE_UPDATE}, None),  # what ldseg sends
+        ({"description": "d", "instructions": ONE_UPDATE}, "with a description, its audit comment"),
+        (
+            {"description": "d", "comment": " ", "instructions": ONE_UPDATE},
+            "always sends an audit-log comment",
+        ),
+        (
+            {"description": "d", "comment": "c", "instructions": ONE_UPDATE * 2},
+            "only for one updateTrackEvents",
+        ),
+        (
+            {"description": "d", "comment": "c", "instructions": [{"kind": "turnFlagOn"}]},
+            "only for one updateTrackEvents",
+        ),
+    ],
+)
+def test_the_ldseg_profile_pins_the_approval_requests_ldseg_opens(
+    body: dict[str, Any], said: str | None
+) -> None:
+    ldseg = ContractChecker(profile="ldseg")
+    ldseg.check_request("POST", APPROVALS, [], JSON_HEADERS, json.dumps(body).encode())
+    if said is None:
+        assert ldseg.violations == [], ldseg.report()
+    else:
+        assert any(v.rule == "ldseg" and said in v.message for v in ldseg.violations), ldseg.report()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from ldseg.sandbox import DEFAULT_TOKEN, SeedError, approval_rules
+from ldseg.sandbox import DEFAULT_TOKEN, SeedError
 from ldseg.sandbox.records import member_id
 from ldseg.sandbox.seed import build_state
 from ldseg.sandbox.testing import SandboxForTests
@@ -94,13 +95,17 @@ def tracked(sb: SandboxForTests, flag: str = "banner", env: str = "production") 
 def test_environments_carry_lds_approval_settings(clients: dict[str, httpx.Client]) -> None:
     c = clients["reader"]
     prod = c.get("/api/v2/projects/web/environments/production").json()["approvalSettings"]
-    assert prod == {**approval_rules.DEFAULT_SETTINGS, "required": True}
-    # LD's defaults for what the seed leaves out
-    assert (prod["minNumApprovals"], prod["canApplyDeclinedChanges"], prod["serviceKind"]) == (
-        1,
-        True,
-        "launchdarkly",
-    )
+    assert prod == {  # LD's defaults for what the seed leaves out, written out
+        "required": True,
+        "bypassApprovalsForPendingChanges": False,
+        "minNumApprovals": 1,
+        "canReviewOwnRequest": False,
+        "canApplyDeclinedChanges": True,
+        "autoApplyApprovedChanges": False,
+        "serviceKind": "launchdarkly",
+        "serviceConfig": {},
+        "requiredApprovalTags": [],
+    }
     listed = {
         e["key"]: e["approvalSettings"] for e in c.get("/api/v2/projects/web/environments").json()["items"]
     }
@@ -127,7 +132,7 @@ def test_gated_changes_405_and_a_bypass_token_200(
         r = clients[role].patch(f"/api/v2/flags/web/{flag}", json=body, headers=SEMANTIC)
         assert r.status_code == (405 if gated else 200), r.text
     if gated:
-        assert r.json() == {**r.json(), "code": "method_not_allowed"}
+        assert r.json()["code"] == "method_not_allowed"
         assert tracked(asb, flag, env) is False
     r = clients["bypass"].patch(f"/api/v2/flags/web/{flag}", json=body, headers=SEMANTIC)
     assert r.status_code == 200 and r.json()["environments"][env]["trackEvents"] is True
@@ -481,20 +486,31 @@ def test_list_pages_and_expands(clients: dict[str, httpx.Client]) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        {"instructions": TRACK_ON},  # description is required
-        {"description": "d", "instructions": []},
-        {"description": "d", "instructions": [{"kind": "addTargets", "values": ["x"]}]},  # not emulated
-        {"description": "d", "instructions": [{"kind": "updateTrackEvents", "trackEvents": "yes"}]},
-        {"description": "d", "instructions": TRACK_ON, "executionDate": 1},  # scheduled: not emulated
-        {"description": "d", "instructions": TRACK_ON, "notifyMemberIds": [str(i) for i in range(11)]},
-        {"description": "d", "instructions": TRACK_ON, "reviewers": []},
+        ({"instructions": TRACK_ON}, "description is required"),
+        ({"description": "d", "instructions": []}, "instructions must be a non-empty array"),
+        (
+            {"description": "d", "instructions": [{"kind": "addTargets", "values": ["x"]}]},
+            "kind 'addTargets' is unknown or not emulated",
+        ),
+        (
+            {"description": "d", "instructions": [{"kind": "updateTrackEvents", "trackEvents": "yes"}]},
+            "trackEvents must be a boolean",
+        ),
+        ({"description": "d", "instructions": TRACK_ON, "executionDate": 1}, "executionDate (scheduled"),
+        (
+            {"description": "d", "instructions": TRACK_ON, "notifyMemberIds": [str(i) for i in range(11)]},
+            "at most 10 members",
+        ),
+        ({"description": "d", "instructions": TRACK_ON, "reviewers": []}, "unexpected field(s) reviewers"),
     ],
 )
-def test_create_refuses(clients: dict[str, httpx.Client], asb: SandboxForTests, body: dict[str, Any]) -> None:
+def test_create_refuses(
+    clients: dict[str, httpx.Client], asb: SandboxForTests, body: dict[str, Any], message: str
+) -> None:
     r = clients["writer"].post(requests_path(), json=body)
-    assert r.status_code == 400, r.text
+    assert r.status_code == 400 and message in r.json()["message"], r.text
     assert asb.store.approval_requests() == []
 
 
@@ -546,3 +562,22 @@ def test_approval_requests_live_in_the_state_file(tmp_path: Path) -> None:
     with SandboxForTests(seed=None, state_path=state) as sb, make_client(sb, REVIEWER) as c:
         assert review(c, rid, "approve").json()["reviewStatus"] == "approved"
         assert c.get(requests_path()).json()["items"][0]["requestorId"] == member_id(WRITER)
+
+
+def test_concurrent_applies_of_one_request_apply_it_once(
+    clients: dict[str, httpx.Client], asb: SandboxForTests
+) -> None:
+    rid = create(clients["writer"])["_id"]
+    review(clients["reviewer"], rid, "approve")
+    before = asb.store.flag("web", "banner")["_version"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: (
+                    clients["writer"].post(f"/api/v2/approval-requests/{rid}/apply", json={}).status_code
+                ),
+                range(8),
+            )
+        )
+    assert sorted(statuses) == [200] + [400] * 7
+    assert asb.store.flag("web", "banner")["_version"] == before + 1 and tracked(asb) is True
