@@ -41,6 +41,10 @@ Source = Literal["config", "account"]
 
 @dataclass(frozen=True)
 class SmokeCheck:
+    """One check of a smoke test, as plain text. A deliberate copy of ``smoke_checks.Check``'s
+    fields: the core does no I/O, so it cannot import the smoke tests (which import Segment's
+    client); the workflow converts one into the other."""
+
     name: str
     outcome: str
     detail: str

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ldseg.errors import ApiError, UsageError
+from ldseg.errors import UsageError
 from ldseg.ld.client import LDClient, seg
-from ldseg.ld.reader import read
+from ldseg.ld.reader import project_exists, read
 from ldseg.model import FlagNeeds, LiveDestination, LiveEnvironment, LiveFlag, ReadRequest, Scope
 
 #: LD's documented default page size for projects and environments (their maximum is unconfirmed)
@@ -35,7 +35,7 @@ class Account:
 def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[str] = ()) -> Account:
     acct = Account(projects=sorted(set(projects)) or _list_projects(client))
     if projects:
-        exists = client.map(lambda p: _project_exists(client, p), acct.projects)
+        exists = client.map(lambda p: project_exists(client, p), acct.projects)
         missing = [p for p, ok in zip(acct.projects, exists, strict=True) if not ok]
         if missing:
             raise UsageError(
@@ -79,16 +79,6 @@ def read_account(client: LDClient, projects: Sequence[str] = (), envs: Sequence[
 def _list_projects(client: LDClient) -> list[str]:
     keys = [str(p["key"]) for p in client.paginate("/api/v2/projects", [("limit", PAGE_SIZE)])]
     return sorted(set(keys))
-
-
-def _project_exists(client: LDClient, project: str) -> bool:
-    try:
-        client.get(f"/api/v2/projects/{seg(project)}")
-    except ApiError as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
 
 
 def _list_environments(client: LDClient, project: str) -> list[LiveEnvironment]:

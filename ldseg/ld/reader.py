@@ -57,7 +57,7 @@ def read(client: LDClient, request: ReadRequest) -> LiveState:
     missing = [s for s, e in environments.items() if e is None]
     if missing:  # say which of project and environment is missing
         projects = sorted({p for p, _ in missing})
-        exists = dict(zip(projects, client.map(lambda p: _project_exists(client, p), projects), strict=True))
+        exists = dict(zip(projects, client.map(lambda p: project_exists(client, p), projects), strict=True))
         live = replace(
             live,
             missing_projects=frozenset(p for p in projects if not exists[p]),
@@ -127,7 +127,8 @@ def _read_environments(client: LDClient, scopes: list[Scope]) -> dict[Scope, Liv
     return dict(zip(scopes, client.map(one, scopes), strict=True))
 
 
-def _project_exists(client: LDClient, project: str) -> bool:
+def project_exists(client: LDClient, project: str) -> bool:
+    """Does LaunchDarkly have ``project``? (404: no; any other error is raised.)"""
     try:
         client.get(f"/api/v2/projects/{seg(project)}")
     except ApiError as exc:
